@@ -1,0 +1,124 @@
+"""The ``jaxnn`` command line (also ``python -m jaxnn``).
+
+    jaxnn list                                   experiments and their titles
+    jaxnn run NAME [--quick] [--out DIR] [--seed N]
+    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
+    jaxnn info                                   backend, devices, versions
+    jaxnn bench [--quick] [--out DIR]            speed table vs Flax and PyTorch
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+from jaxnn.errors import JaxnnError
+
+
+def _default_out() -> Path:
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from experiments._base import discover, load
+
+    for name in discover():
+        print(f"{name:24s} {load(name).TITLE}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from experiments import report
+    from experiments._base import discover, execute
+
+    out = Path(args.out) if args.out else _default_out()
+    names = list(discover()) if args.name == "all" else [args.name]
+    failures = []
+    for name in names:
+        target = out / name if (args.name == "all" or args.out is None) else out
+        try:
+            execute(name, quick=args.quick, out=target, seed=args.seed)
+        except JaxnnError:
+            raise
+        except Exception as exc:  # keep going in `run all`, report at the end
+            if args.name != "all":
+                raise
+            failures.append((name, exc))
+            print(f"!!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if args.name == "all" or args.out is None:
+        path = report.build(out)
+        print(f"\nreport: {path}")
+    print(f"run folder: {out.resolve()}")
+    if failures:
+        print(f"{len(failures)} experiment(s) failed: {', '.join(n for n, _ in failures)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import flax
+    import jax
+    import jaxlib
+    import optax
+
+    import jaxnn
+
+    print(f"jaxnn   {jaxnn.__version__}")
+    print(f"python  {platform.python_version()} ({platform.machine()})")
+    print(f"jax     {jax.__version__}   jaxlib {jaxlib.__version__}")
+    print(f"optax   {optax.__version__}   flax {flax.__version__}")
+    print(f"backend {jax.default_backend()}")
+    for d in jax.devices():
+        print(f"device  {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
+    print(f"process {jax.process_index()} of {jax.process_count()}, "
+          f"{jax.local_device_count()} local device(s)")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    try:
+        bench = importlib.import_module("experiments.bench")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("experiments.bench"):
+            print("the benchmark suite is not part of this checkout yet", file=sys.stderr)
+            return 2
+        raise
+    return bench.main(quick=args.quick, out=Path(args.out) if args.out else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="jaxnn", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the experiments").set_defaults(fn=_cmd_list)
+    r = sub.add_parser("run", help="run one experiment, or all")
+    r.add_argument("name", help="experiment name (see `jaxnn list`) or 'all'")
+    r.add_argument("--quick", action="store_true", help="quick mode on embedded data")
+    r.add_argument("--out", help="output folder (default runs/<timestamp>)")
+    r.add_argument("--seed", type=int, default=0)
+    r.set_defaults(fn=_cmd_run)
+    sub.add_parser("info", help="backend, devices and versions").set_defaults(fn=_cmd_info)
+    b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")
+    b.add_argument("--quick", action="store_true")
+    b.add_argument("--out", help="output folder")
+    b.set_defaults(fn=_cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except JaxnnError as exc:
+        print(f"jaxnn: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

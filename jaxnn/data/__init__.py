@@ -1,0 +1,1 @@
+"""Data sets (local cache + checksums), text utilities and batching."""

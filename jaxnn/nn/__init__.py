@@ -1,0 +1,1 @@
+"""Pure building blocks: activations, losses, layers, convolution, recurrent cells."""

@@ -1,0 +1,1 @@
+"""Jitted train/eval steps, the training loop, checkpoints and sharding."""
