@@ -1,0 +1,71 @@
+"""Timing helpers shared by every benchmark module (one process, side by side, medians).
+
+A benchmark module ``experiments/bench/<model>.py`` exposes ``run(quick: bool) -> list[dict]``:
+one row per (configuration, implementation) with at least ``model``, ``config`` (short str),
+``impl`` ("jaxnn", "flax", "torch"), ``median_ms``, and optionally ``compile_s``, ``gflops``
+(achieved), ``peak_mb``. Peers that are not installed are reported as rows with
+``missing`` = reason instead of failing.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def block(x: Any) -> Any:
+    """Wait for every array in a pytree (JAX async dispatch; torch tensors pass through)."""
+    return jax.block_until_ready(x)
+
+
+def median_ms(fn: Callable[[], Any], *, warmup: int = 3, repeat: int = 20,
+              min_time: float = 0.0) -> float:
+    """Median wall time of ``fn()`` in milliseconds after ``warmup`` calls.
+
+    ``fn`` must itself wait for its result (call :func:`block` on JAX outputs).
+    ``min_time`` (seconds) raises ``repeat`` for very fast functions.
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    t_start = time.perf_counter()
+    while len(times) < repeat or time.perf_counter() - t_start < min_time:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def compile_seconds(jitted: Callable, *args: Any) -> float:
+    """Seconds to lower and compile ``jitted`` for ``args`` (no execution)."""
+    t0 = time.perf_counter()
+    jitted.lower(*args).compile()
+    return time.perf_counter() - t0
+
+
+def matmul_gflops(n: int = 1024, repeat: int = 10) -> float:
+    """Achieved GFLOP/s of an n×n float32 matmul in JAX: the ceiling to report against."""
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+    f = jax.jit(lambda x, y: x @ y)
+    ms = median_ms(lambda: block(f(a, a)), warmup=2, repeat=repeat)
+    return 2 * n**3 / (ms * 1e-3) / 1e9
+
+
+def torch_or_none():
+    """Return the ``torch`` module, or ``None`` when it is not installed (a peer only)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    return torch
+
+
+def missing_row(model: str, config: str, impl: str, reason: str) -> dict:
+    return {"model": model, "config": config, "impl": impl, "median_ms": None, "missing": reason}
