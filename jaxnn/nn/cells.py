@@ -1,0 +1,215 @@
+"""Recurrent cells of Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 176–196, with fused gates.
+
+Five cells, one parameter layout. Every cell keeps one fused input projection ``W: (G·H, D)``,
+one fused recurrent projection ``U: (G·H, H)`` and one bias ``b: (G·H,)``; the ``G`` gate blocks
+of size ``H`` are stacked along the first axis in the order below (``W[k*H:(k+1)*H]`` is block
+``k``). The notes write the gates without biases; we add ``b`` (initialised to zero except the
+LSTM forget gate, see ``forget_bias``), as every framework does.
+
+===================  ===  ===================  ==========================================
+cell                 G    gate order           extra parameters
+===================  ===  ===================  ==========================================
+``"rnn"``            1    (h̃,)                 —
+``"lstm"``           4    (i, f, g=c̃, o)       —
+``"lstm_peephole"``  4    (i, f, g=c̃, o)       ``V_i, V_f, V_o: (H,)`` (diagonal peepholes)
+``"gru"``            3    (r, z, n=h̃)          —
+``"gru_reset_after"``3    (r, z, n=h̃)          ``bU: (H,)`` recurrent bias of the candidate
+===================  ===  ===================  ==========================================
+
+With ``a_t = W x_t + b`` (hoisted out of the time loop by :func:`jaxnn.nn.recurrent.rnn`):
+
+- ``rnn`` (eq 177): ``h_t = f(U h_{t−1} + a_t)``, ``f`` = tanh or the logistic function.
+- ``lstm_peephole`` (eq 187–192): ``i = σ(a_i + U_i h + V_i⊙c_{t−1})``,
+  ``f = σ(a_f + U_f h + V_f⊙c_{t−1})``, ``c̃ = tanh(a_g + U_g h)``,
+  ``c_t = f⊙c_{t−1} + i⊙c̃``, ``o = σ(a_o + U_o h + V_o⊙c_t)`` (o sees the *new* cell),
+  ``h_t = o⊙tanh(c_t)``. ``lstm`` is the same without the ``V`` terms (Flax, PyTorch).
+- ``gru`` (eq 193–196, reset *before* U): ``r = σ(a_r + U_r h)``, ``z = σ(a_z + U_z h)``,
+  ``h̃ = tanh(a_n + U_n (r⊙h))``, ``h_t = z⊙h_{t−1} + (1−z)⊙h̃``.
+- ``gru_reset_after`` (cuDNN, PyTorch, Flax): ``h̃ = tanh(a_n + r⊙(U_n h + bU))``; the rest as ``gru``.
+
+Initialisation: ``W`` per gate block Glorot-uniform, ``U`` per gate block orthogonal (a local
+helper, :func:`orthogonal`), biases zero, the LSTM forget-gate bias ``forget_bias`` (default 1.0,
+Gers et al. 2000 and Jozefowicz et al. 2015; pass 0.0 for the notes' bias-free gates at
+initialisation), peepholes zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_positive
+
+Params = dict[str, jax.Array]
+State = Any  # h: (B, H) for rnn/gru, (h, c) for the LSTMs
+
+
+class CellSpec(NamedTuple):
+    """Static description of a cell: gate count, gate names, state arity, extra parameters."""
+
+    gates: int
+    gate_names: tuple[str, ...]
+    lstm: bool
+    extra: tuple[str, ...]
+
+
+CELLS: dict[str, CellSpec] = {
+    "rnn": CellSpec(1, ("h",), False, ()),
+    "lstm": CellSpec(4, ("i", "f", "g", "o"), True, ()),
+    "lstm_peephole": CellSpec(4, ("i", "f", "g", "o"), True, ("V_i", "V_f", "V_o")),
+    "gru": CellSpec(3, ("r", "z", "n"), False, ()),
+    "gru_reset_after": CellSpec(3, ("r", "z", "n"), False, ("bU",)),
+}
+ACTIVATIONS = {"tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "logistic": jax.nn.sigmoid}
+
+
+def spec(cell: str) -> CellSpec:
+    """The :class:`CellSpec` of ``cell``; :class:`JaxnnError` naming it when unknown."""
+    check_choice(cell, CELLS, "cell")
+    return CELLS[cell]
+
+
+def activation(name: str):
+    """The simple RNN's f (eq 177): ``"tanh"`` or ``"sigmoid"``/``"logistic"``."""
+    check_choice(name, ACTIVATIONS, "activation")
+    return ACTIVATIONS[name]
+
+
+def orthogonal(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
+    """Random (semi-)orthogonal matrix of ``shape`` (QR of a Gaussian, sign-corrected).
+
+    Local helper: ``jaxnn.nn.init`` has no orthogonal initialiser.
+    """
+    n, m = shape
+    a = jax.random.normal(key, (max(n, m), min(n, m)), dtype)
+    q, r = jnp.linalg.qr(a)
+    q = q * jnp.sign(jnp.diagonal(r))[None, :]
+    return q if n >= m else q.T
+
+
+def _glorot(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
+    try:
+        from jaxnn.nn.init import glorot_uniform
+    except ImportError:  # the shared initialisers are not there yet
+        lim = jnp.sqrt(6.0 / (shape[0] + shape[1]))
+        return jax.random.uniform(key, shape, dtype, -lim, lim)
+    return glorot_uniform(key, shape).astype(dtype)
+
+
+def init(key: jax.Array, cell: str, input_size: int, hidden_size: int, *,
+         forget_bias: float = 1.0, activation: str = "tanh", dtype=jnp.float32) -> Params:
+    """Parameters of one recurrent cell (layout and gate order in the module docstring).
+
+    Args:
+        key: PRNG key.
+        cell: ``"rnn"``, ``"lstm"``, ``"lstm_peephole"``, ``"gru"`` or ``"gru_reset_after"``.
+        input_size: D, features per time step.
+        hidden_size: H, state size.
+        forget_bias: initial value of the LSTM forget-gate bias ``b[H:2H]`` (unused by the
+            other cells). Default 1.0; the notes' gates have no bias (use 0.0 to match them).
+        activation: the simple RNN's f, ``"tanh"`` or ``"sigmoid"`` (validated here; pass the
+            same name to :func:`jaxnn.nn.recurrent.rnn`, since params hold arrays only).
+        dtype: parameter dtype (float32).
+
+    Returns:
+        dict with ``W: (G·H, D)``, ``U: (G·H, H)``, ``b: (G·H,)`` and, for ``lstm_peephole``,
+        ``V_i, V_f, V_o: (H,)``; for ``gru_reset_after`` ``bU: (H,)``.
+    """
+    sp = spec(cell)
+    check_choice(activation, ACTIVATIONS, "activation")
+    check_positive(input_size, "input_size")
+    check_positive(hidden_size, "hidden_size")
+    g, h, d = sp.gates, int(hidden_size), int(input_size)
+    kw, ku = jax.random.split(key)
+    W = jnp.concatenate([_glorot(k, (h, d), dtype) for k in jax.random.split(kw, g)])
+    U = jnp.concatenate([orthogonal(k, (h, h), dtype) for k in jax.random.split(ku, g)])
+    b = jnp.zeros((g * h,), dtype)
+    if sp.lstm:
+        b = b.at[h:2 * h].set(forget_bias)
+    params = {"W": W, "U": U, "b": b}
+    params.update({name: jnp.zeros((h,), dtype) for name in sp.extra})
+    return params
+
+
+def check_params(params: Params, cell: str, input_size: int | None = None) -> int:
+    """Validate the parameter dict of ``cell``; return H. Names the bad key or shape."""
+    sp = spec(cell)
+    if not isinstance(params, dict):
+        raise JaxnnError(f"params must be a dict of arrays; got {type(params).__name__}")
+    want = {"W", "U", "b", *sp.extra}
+    if set(params) != want:
+        raise JaxnnError(f"params for cell {cell!r} must have keys {sorted(want)}; "
+                         f"got {sorted(params)}")
+    gh = params["U"].shape[0] if params["U"].ndim == 2 else -1
+    if params["U"].ndim != 2 or gh % sp.gates or params["U"].shape[1] * sp.gates != gh:
+        raise ShapeError(f"U of cell {cell!r} must have shape ({sp.gates}·H, H); "
+                         f"got {params['U'].shape}")
+    h = gh // sp.gates
+    if params["W"].ndim != 2 or params["W"].shape[0] != gh:
+        raise ShapeError(f"W must have shape ({gh}, D); got {params['W'].shape}")
+    if input_size is not None and params["W"].shape[1] != input_size:
+        raise ShapeError(f"x has {input_size} features but W expects {params['W'].shape[1]} "
+                         f"(W: {params['W'].shape})")
+    if params["b"].shape != (gh,):
+        raise ShapeError(f"b must have shape ({gh},); got {params['b'].shape}")
+    for name in sp.extra:
+        if params[name].shape != (h,):
+            raise ShapeError(f"{name} must have shape ({h},); got {params[name].shape}")
+    return h
+
+
+def step(params: Params, cell: str, state: State, a_t: jax.Array, *,
+         act: str = "tanh") -> State:
+    """One recurrent step from the hoisted input projection ``a_t = x_t W^T + b``.
+
+    Args:
+        params: cell parameters (only ``U`` and the extras are read here).
+        cell: the cell name.
+        state: ``h: (B, H)``, or ``(h, c)`` for the LSTMs.
+        a_t: ``(B, G·H)`` input projection of this step.
+        act: the simple RNN's f.
+
+    Returns:
+        The new state, same structure and shapes as ``state``.
+    """
+    sp = CELLS[cell]
+    U = params["U"]
+    if cell == "rnn":
+        return activation(act)(a_t + state @ U.T)
+    if sp.lstm:
+        h, c = state
+        z = a_t + h @ U.T
+        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        if cell == "lstm_peephole":
+            zi = zi + params["V_i"][None, :] * c
+            zf = zf + params["V_f"][None, :] * c
+        c_new = jax.nn.sigmoid(zf) * c + jax.nn.sigmoid(zi) * jnp.tanh(zg)
+        if cell == "lstm_peephole":
+            zo = zo + params["V_o"][None, :] * c_new
+        return jax.nn.sigmoid(zo) * jnp.tanh(c_new), c_new
+    h = state
+    H = h.shape[-1]
+    if cell == "gru":
+        rz = jax.nn.sigmoid(a_t[:, :2 * H] + h @ U[:2 * H].T)
+        r, z = rz[:, :H], rz[:, H:]
+        n = jnp.tanh(a_t[:, 2 * H:] + (r * h) @ U[2 * H:].T)
+    else:  # gru_reset_after
+        uh = h @ U.T
+        rz = jax.nn.sigmoid(a_t[:, :2 * H] + uh[:, :2 * H])
+        r, z = rz[:, :H], rz[:, H:]
+        n = jnp.tanh(a_t[:, 2 * H:] + r * (uh[:, 2 * H:] + params["bU"][None, :]))
+    return z * h + (1.0 - z) * n
+
+
+def cell_step(params: Params, cell: str, state: State, x_t: jax.Array, *,
+              activation: str = "tanh") -> tuple[State, jax.Array]:
+    """One step of ``cell`` on raw input ``x_t: (B, D)``; returns ``(new_state, h_t: (B, H))``."""
+    h = check_params(params, cell, x_t.shape[-1])
+    sp = CELLS[cell]
+    h0 = state[0] if sp.lstm else state
+    if jnp.shape(h0)[-1] != h:
+        raise ShapeError(f"state h must have last dimension {h}; got shape {jnp.shape(h0)}")
+    new = step(params, cell, state, x_t @ params["W"].T + params["b"][None, :], act=activation)
+    return new, (new[0] if sp.lstm else new)
