@@ -1,0 +1,223 @@
+"""The BP worked example of aopu's 《神经网络》 notes: every printed number, both update orders.
+
+Target: the example reproduces the notes' printed numbers to 6 decimals under the order the
+notes used ("output_first"). Printed numbers that no order reproduces are listed in SLIPS
+with the value the arithmetic gives; they are tested to be wrong *and* to be corrected.
+"""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnn.derivations import bp_example as bp
+from jaxnn.errors import JaxnnError, ShapeError
+
+# Printed in the notes (copied by hand from the slides, not computed here).
+PRINTED_FORWARD = {"net_h1": 2.35, "out_h1": 0.912934, "out_h2": 0.979164,
+                   "out_o1": 0.891090, "out_o2": 0.904330, "E_total": 0.391829}
+PRINTED_DE_DOUT_O1 = 0.88109  # 5 decimals
+PRINTED_DOUT_DNET_O1 = 0.097049
+PRINTED_DE_DW7 = 0.078064
+PRINTED_DEO1_DOUT_H1 = 0.030866
+PRINTED_W_PLUS = [0.094534, 0.139069, 0.198211, 0.246422, 0.299497, 0.348993,
+                  0.360968, 0.453383, 0.458137, 0.553629, 0.557448, 0.653688]
+PRINTED_OUT = {10: (0.662866, 0.908195), 100: (0.073889, 0.945864), 1000: (0.022971, 0.977675)}
+PRINTED_W1000 = ["0.214925", "0.379850", "0.262855", "0.375711", "0.323201", "0.396402",
+                 "-1.48972", "0.941715", "-1.50182", "1.049019", "-1.42756", "1.151881"]
+
+# Printed value -> the value the arithmetic gives (computed independently, numpy, float64).
+SLIPS = {
+    "out_h3": (0.995275, 0.995274),  # sigma(5.35) = 0.99527429...
+    "net_o1": (2.1019206, 2.1019201),  # 7 decimals; the notes summed their rounded out_h
+    "dE_dw1": (0.011204, 0.010931),  # notes' own w1+ = 0.1 - 0.5 * 0.010931
+    "w5_plus": (0.299497, 0.299496),
+    "w9_plus": (0.458137, 0.458136),
+    "out_o2_after_100": (0.945864, 0.945865),
+    "w7_1000": (-1.48972, -1.48973),  # printed with 5 decimals
+}
+# Index slips: the notes' "10th iteration" output is after 9 updates, "w^1000" after 1001.
+ROW_OF_PRINTED_OUT = {10: 9, 100: 100, 1000: 1000}
+ROW_OF_PRINTED_W1000 = 1001
+
+
+def _x_t():
+    return jnp.asarray(bp.NOTES_X), jnp.asarray(bp.NOTES_TARGET)
+
+
+def _r(v, d=6):
+    return round(float(v), d)
+
+
+def test_forward_pass_matches_notes(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    f = bp.forward(p, x)
+    got = {"net_h1": f.net_h[0], "out_h1": f.out_h[0], "out_h2": f.out_h[1], "out_o1": f.out_o[0], "out_o2": f.out_o[1],
+           "E_total": bp.error(p, x, t)}
+    assert {k: _r(v) for k, v in got.items()} == PRINTED_FORWARD
+    assert (SLIPS["out_h3"][0], _r(f.out_h[2])) == SLIPS["out_h3"]
+    assert (SLIPS["net_o1"][0], _r(f.net_o[0], 7)) == SLIPS["net_o1"]
+    # the printed net_o1 is the sum of the printed (rounded) hidden outputs
+    printed_h = jnp.asarray([0.912934, 0.979164, 0.995275])
+    assert _r(p["W2"][0] @ printed_h + bp.NOTES_B2, 7) == SLIPS["net_o1"][0]
+
+
+def test_output_layer_gradient_matches_notes(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    f = bp.forward(p, x)
+    assert _r(-(t[0] - f.out_o[0]), 5) == PRINTED_DE_DOUT_O1
+    assert _r(f.out_o[0] * (1 - f.out_o[0])) == PRINTED_DOUT_DNET_O1
+    _, g2 = bp.grad_output(f, t)
+    assert _r(g2[0, 0]) == PRINTED_DE_DW7  # W2[0, 0] is w7
+    # The notes' σ' slip: x/(1-x) at out_o1 is not the 0.097049 they then use.
+    assert _r(f.out_o[0] / (1 - f.out_o[0])) != PRINTED_DOUT_DNET_O1
+
+
+def test_notes_use_updated_w7_in_hidden_gradient(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    f = bp.forward(p, x)
+    delta_o, g2 = bp.grad_output(f, t)
+    w7_new = p["W2"][0, 0] - bp.NOTES_LR * g2[0, 0]
+    assert _r(w7_new) == PRINTED_W_PLUS[6]
+    assert _r(delta_o[0] * w7_new) == PRINTED_DEO1_DOUT_H1
+    assert _r(delta_o[0] * p["W2"][0, 0]) != PRINTED_DEO1_DOUT_H1  # old w7 does not give it
+
+
+def test_dE_dw1_slip(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    printed, correct = SLIPS["dE_dw1"]
+    _, g_notes = bp.update(p, x, t, order="output_first")
+    _, g_true = bp.update(p, x, t, order="simultaneous")
+    assert _r(g_notes["W1"][0, 0]) == correct
+    assert _r(g_true["W1"][0, 0]) == 0.012268
+    assert printed not in (_r(g_notes["W1"][0, 0]), _r(g_true["W1"][0, 0]))
+    # How the slip arises: w7+ used for both output units in dE/dout_h1.
+    f = bp.forward(p, x)
+    delta_o, g2 = bp.grad_output(f, t)
+    w7_new = p["W2"][0, 0] - bp.NOTES_LR * g2[0, 0]
+    wrong = (delta_o[0] + delta_o[1]) * w7_new * f.out_h[0] * (1 - f.out_h[0]) * x[0]
+    assert _r(wrong) == printed
+
+
+def _check_w(printed, got, slips):
+    for i, (pv, gv) in enumerate(zip(printed, got), start=1):
+        if f"w{i}" in slips:
+            bad, good = slips[f"w{i}"]
+            assert (float(pv), _r(gv, len(str(pv).split(".")[1]))) == (bad, good), f"w{i}"
+        else:
+            d = len(str(pv).split(".")[1])
+            assert _r(gv, d) == float(pv), f"w{i}: {float(gv)!r} vs printed {pv}"
+
+
+def test_first_update_reproduces_notes_under_output_first(x64):
+    x, t = _x_t()
+    new, _ = bp.update(bp.notes_params(), x, t, order="output_first")
+    slips = {"w5": SLIPS["w5_plus"], "w9": SLIPS["w9_plus"]}
+    _check_w(PRINTED_W_PLUS, bp.to_w12(new), slips)
+
+
+def test_first_update_simultaneous_differs_in_hidden_layer(x64):
+    x, t = _x_t()
+    new, _ = bp.update(bp.notes_params(), x, t, order="simultaneous")
+    w = [_r(v) for v in bp.to_w12(new)]
+    assert all(w[i] != PRINTED_W_PLUS[i] for i in range(6))  # hidden weights w1..w6 differ
+    assert w[6:] == pytest.approx(PRINTED_W_PLUS[6:], abs=1.5e-6)  # output layer identical
+
+
+def test_iterations_reproduce_notes_under_output_first(x64):
+    x, t = _x_t()
+    traj = bp.train(bp.notes_params(), x, t, steps=1001, order="output_first")
+    assert traj.out_o.shape == (1002, 2) and traj.w12.shape == (1002, 12)
+    for it, row in ROW_OF_PRINTED_OUT.items():
+        o1, o2 = (_r(v) for v in traj.out_o[row])
+        p1, p2 = PRINTED_OUT[it]
+        assert o1 == p1, it
+        if it == 100:
+            assert (p2, o2) == SLIPS["out_o2_after_100"]
+        else:
+            assert o2 == p2, it
+    # after exactly 10 updates the output is not the printed one (index slip)
+    assert _r(traj.out_o[10][0]) != PRINTED_OUT[10][0]
+    _check_w(PRINTED_W1000, traj.w12[ROW_OF_PRINTED_W1000], {"w7": SLIPS["w7_1000"]})
+    assert _r(traj.w12[1000][0]) != float(PRINTED_W1000[0])
+    assert bool(jnp.all(jnp.diff(traj.error) < 0))  # E decreases monotonically here
+
+
+def test_simultaneous_does_not_reproduce_iterations(x64):
+    x, t = _x_t()
+    traj = bp.train(bp.notes_params(), x, t, steps=1000, order="simultaneous")
+    assert tuple(_r(v) for v in traj.out_o[1000]) != PRINTED_OUT[1000]
+    assert tuple(_r(v) for v in traj.out_o[9]) != PRINTED_OUT[10]
+
+
+def test_closed_form_gradient_equals_autodiff(x64, key):
+    x, t = _x_t()
+    for p in (bp.notes_params(), bp.from_w12(jax.random.normal(key, (12,), jnp.float64))):
+        chex.assert_trees_all_close(bp.grad_bp_example(p, x, t),
+                                    jax.grad(bp.error)(p, x, t), rtol=1e-10, atol=0)
+
+
+def test_closed_form_gradient_finite_differences(x64):
+    x, t = _x_t()
+    w = jnp.asarray(bp.NOTES_W12)
+    g = bp.to_w12(bp.grad_bp_example(bp.from_w12(w), x, t))
+    eps = 1e-6
+    fd = [(bp.error(bp.from_w12(w.at[i].add(eps)), x, t)
+           - bp.error(bp.from_w12(w.at[i].add(-eps)), x, t)) / (2 * eps) for i in range(12)]
+    np.testing.assert_allclose(np.asarray(g), np.asarray(fd), rtol=1e-7, atol=1e-11)
+
+
+def test_simultaneous_update_is_gradient_descent(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    new, _ = bp.update(p, x, t, lr=0.3, order="simultaneous")
+    want = jax.tree.map(lambda a, g: a - 0.3 * g, p, jax.grad(bp.error)(p, x, t))
+    chex.assert_trees_all_close(new, want, rtol=1e-12)
+
+
+def test_output_first_hidden_step_uses_updated_output_weights(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    new, g = bp.update(p, x, t, order="output_first")
+    f = bp.forward(p, x)
+    delta_o, _ = bp.grad_output(f, t)
+    chex.assert_trees_all_close(g["W1"], bp.grad_hidden(f, x, delta_o, new["W2"]), rtol=1e-12)
+    assert not np.allclose(g["W1"], jax.grad(bp.error)(p, x, t)["W1"], rtol=1e-3)
+
+
+def test_train_matches_repeated_update_and_jit():
+    x, t = _x_t()
+    p = bp.notes_params()
+    traj = bp.train(p, x, t, steps=3)
+    q = p
+    for _ in range(3):
+        q, _ = bp.update(q, x, t)
+    np.testing.assert_allclose(traj.w12[3], bp.to_w12(q), rtol=1e-6)
+    f_jit = jax.jit(bp.error)(p, x, t)
+    assert float(f_jit) == pytest.approx(float(bp.error(p, x, t)), rel=1e-6)
+
+
+def test_w12_roundtrip_and_interleaving():
+    w = jnp.arange(1.0, 13.0)
+    p = bp.from_w12(w)
+    assert p["W1"][1].tolist() == [3.0, 4.0]  # h2 = w3 i1 + w4 i2
+    assert p["W2"][0].tolist() == [7.0, 9.0, 11.0] and p["W2"][1].tolist() == [8.0, 10.0, 12.0]
+    np.testing.assert_array_equal(bp.to_w12(p), w)
+
+
+def test_bad_inputs_raise():
+    x, t = _x_t()
+    p = bp.notes_params()
+    with pytest.raises(JaxnnError, match="backwards"):
+        bp.update(p, x, t, order="backwards")
+    with pytest.raises(ShapeError, match=r"\(3,\)"):
+        bp.forward(p, jnp.ones(3))
+    with pytest.raises(JaxnnError, match="0"):
+        bp.train(p, x, t, steps=0)
+    with pytest.raises(ShapeError, match=r"\(11,\)"):
+        bp.from_w12(jnp.ones(11))
