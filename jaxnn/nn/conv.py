@@ -1,0 +1,245 @@
+"""Convolution layers as the notes define them, and connection tables.
+
+Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 145–153:
+
+* 1-D convolution (eq 145) ``y_t = Σ_k f_k · x_{t−k+1}`` and 2-D convolution (eq 146)
+  ``y_ij = Σ_uv f_uv · x_{i−u+1, j−v+1}`` flip the filter: this is *true* convolution.
+  Deep-learning frameworks compute cross-correlation (no flip). :func:`conv` does both;
+  ``kind="convolution"`` (the notes' default) or ``kind="correlation"`` is the one switch.
+* narrow ("valid", output n−m+1, the notes' default), wide ("full", output n+m−1, zero
+  padding) and "same" (output n: the centred slice of the wide result, as ``numpy.convolve``
+  and ``scipy.signal`` do; for even filters the extra zero goes on the *low* side).
+* K output feature maps from P input maps (eq 152): ``Z^(k) = Σ_p W^(k,p) ⊗ X^(p) + b^(k)``,
+  and a connection table ``T`` of shape (P, K) (eq 153) with ``T[p, k] = 1`` when output map k
+  reads input map p. The table is applied as a mask on the dense filter bank, so filters of
+  unconnected pairs get zero gradient and never change.
+
+Layout: inputs ``x`` are (B, P, *spatial) ("NCHW"), filter banks ``W`` are (K, P, *kernel) —
+the notes' (n_out, n_in) orientation — and biases ``b`` are (K,). Everything is one call to
+``lax.conv_general_dilated``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_shape
+
+KINDS = ("convolution", "correlation")
+_MODE_ALIASES = {"valid": "valid", "narrow": "valid", "full": "full", "wide": "full",
+                 "same": "same"}
+
+Padding = str | int | Sequence[int] | Sequence[tuple[int, int]]
+
+
+def as_tuple(v: int | Sequence[int], nd: int, name: str) -> tuple[int, ...]:
+    """``v`` as ``nd`` positive ints (an int is repeated); JaxnnError naming ``v`` otherwise."""
+    t = (int(v),) * nd if np.ndim(v) == 0 else tuple(int(a) for a in v)
+    if len(t) != nd or any(a < 1 for a in t):
+        raise JaxnnError(f"{name} must be a positive int or {nd} positive ints; got {v!r}")
+    return t
+
+
+def pad_pairs(padding: Padding, kernel: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Zero padding ``((lo, hi), ...)`` per spatial axis for a padding spec and a kernel size.
+
+    Args:
+        padding: "valid"/"narrow" (none), "full"/"wide" (m−1 each side), "same" (m−1 in all,
+            ``m−1−(m−1)//2`` low and ``(m−1)//2`` high: the centred slice of "full"), an int
+            (that many zeros each side of every axis), one int per axis, or (lo, hi) per axis.
+        kernel: the filter's spatial size, one int per axis.
+
+    Returns:
+        tuple of ``(lo, hi)`` int pairs, one per spatial axis.
+    """
+    nd = len(kernel)
+    if isinstance(padding, str):
+        check_choice(padding, _MODE_ALIASES, "padding mode")
+        mode = _MODE_ALIASES[padding]
+        if mode == "valid":
+            return ((0, 0),) * nd
+        if mode == "full":
+            return tuple((m - 1, m - 1) for m in kernel)
+        return tuple((m - 1 - (m - 1) // 2, (m - 1) // 2) for m in kernel)
+    if np.ndim(padding) == 0:
+        pairs = ((int(padding), int(padding)),) * nd
+    elif all(np.ndim(p) == 0 for p in padding):
+        pairs = tuple((int(p), int(p)) for p in padding)
+    else:
+        pairs = tuple((int(lo), int(hi)) for lo, hi in padding)
+    if len(pairs) != nd or any(p < 0 for pair in pairs for p in pair):
+        raise JaxnnError(f"padding must give {nd} non-negative (lo, hi) pairs; got {padding!r}")
+    return pairs
+
+
+def output_size(n: Sequence[int], kernel: Sequence[int], padding: Padding = "valid",
+                stride: int | Sequence[int] = 1) -> tuple[int, ...]:
+    """Spatial output size ``floor((n + lo + hi − m) / s) + 1`` per axis (ints in, ints out)."""
+    pairs = pad_pairs(padding, kernel)
+    s = as_tuple(stride, len(kernel), "stride")
+    return tuple((a + lo + hi - m) // st + 1 for a, m, (lo, hi), st in zip(n, kernel, pairs, s))
+
+
+def check_table(table: Any, num_in: int, num_out: int) -> np.ndarray:
+    """Validate a connection table (eq 153) and return it as a (P, K) bool numpy array.
+
+    Args:
+        table: array-like (P, K) of 0/1 or bool; ``table[p, k]`` = output map k reads input p.
+        num_in: P, the number of input maps.
+        num_out: K, the number of output maps.
+
+    Raises:
+        ShapeError: the table is not (P, K); JaxnnError: an output map is fed by no input map.
+    """
+    t = np.asarray(table)
+    check_shape(t, (num_in, num_out), "connection table (input maps P, output maps K)")
+    t = t.astype(bool)
+    dead = np.flatnonzero(~t.any(axis=0))
+    if dead.size:
+        raise JaxnnError(f"connection table of shape {t.shape}: output map(s) "
+                         f"{dead.tolist()} are fed by no input map")
+    return t
+
+
+def table_mask(table: Any, num_in: int, num_out: int, nd: int, dtype: Any) -> jax.Array:
+    """The connection table as a filter-bank mask of shape (K, P, 1, ..., 1) (``nd`` ones)."""
+    t = check_table(table, num_in, num_out)
+    return jnp.asarray(t.T.reshape(t.T.shape + (1,) * nd), dtype)
+
+
+def lenet5_table() -> np.ndarray:
+    """LeNet-5's C3 connection table (LeCun et al. 1998, table 1), shape (6, 16) bool.
+
+    Built from the rule the notes state in words (Qiu Xipeng, 《神经网络与深度学习》 (2015),
+    LeNet-5 slides): C3 maps 0–5 read every 3 consecutive S2 maps, maps 6–11 every 4
+    consecutive maps, maps 12–14 three non-consecutive sets of 4, map 15 all six (wrapping
+    around modulo 6). 60 connected filters in all.
+    """
+    cols = [[(k + i) % 6 for i in range(3)] for k in range(6)]
+    cols += [[(k + i) % 6 for i in range(4)] for k in range(6)]
+    cols += [[0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], list(range(6))]
+    t = np.zeros((6, 16), bool)
+    for k, rows in enumerate(cols):
+        t[rows, k] = True
+    return t
+
+
+def _dimension_numbers(nd: int) -> tuple[str, str, str]:
+    sp = "DHW"[3 - nd:] if nd <= 3 else None
+    if sp is None:
+        raise ShapeError(f"only 1-, 2- or 3-D convolution is supported; got {nd} spatial axes")
+    return ("NC" + sp, "OI" + sp, "NC" + sp)
+
+
+def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
+         padding: Padding = "valid", kind: str = "convolution",
+         stride: int | Sequence[int] = 1, table: Any = None) -> jax.Array:
+    """K output feature maps from P input maps (eq 152, with table eq 153), pre-activation.
+
+    ``Z[:, k] = Σ_{p: T[p,k]=1} W[k, p] ⊗ X[:, p] + b[k]``, where ⊗ is true convolution
+    (eq 145–146, filter flipped) or cross-correlation, per ``kind``.
+
+    Args:
+        x: (B, P, *spatial) float input maps; 1 to 3 spatial axes.
+        W: (K, P, *kernel) filter bank, same float dtype; ``W[k, p]`` is the notes' W^(l,k,p).
+        b: optional (K,) bias, one per output map.
+        padding: "valid"/"narrow" (default, as in the notes), "full"/"wide", "same", or
+            explicit zeros (see :func:`pad_pairs`).
+        kind: "convolution" (flip the filter, the notes' definition; default) or
+            "correlation" (no flip, what frameworks call convolution).
+        stride: int or one int per spatial axis; the output is the stride-1 output sampled
+            every ``stride`` positions starting at 0.
+        table: optional (P, K) connection table (eq 153); None = every output reads every input.
+
+    Returns:
+        (B, K, *out) array, ``out`` = :func:`output_size` of the spatial size.
+
+    Raises:
+        ShapeError: ranks differ, P of ``x`` and ``W`` differ, ``b`` is not (K,), the table is
+        not (P, K), or the filter is larger than the (padded) input.
+    """
+    check_choice(kind, KINDS, "convolution kind")
+    nd = np.ndim(W) - 2
+    if nd < 1 or np.ndim(x) != nd + 2:
+        raise ShapeError(f"x must be (B, P, *spatial) and W (K, P, *kernel) with the same number "
+                         f"of spatial axes; got x {tuple(np.shape(x))}, W {tuple(np.shape(W))}")
+    K, P, *kernel = W.shape
+    if x.shape[1] != P:
+        raise ShapeError(f"channel mismatch: x has {x.shape[1]} input maps (shape "
+                         f"{tuple(x.shape)}) but W expects {P} (shape {tuple(W.shape)})")
+    pairs = pad_pairs(padding, kernel)
+    strides = as_tuple(stride, nd, "stride")
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pairs))
+    if any(m > n for m, n in zip(kernel, padded)):
+        raise ShapeError(f"filter {tuple(kernel)} is larger than the input {tuple(x.shape[2:])}"
+                         f" padded by {pairs} (padding={padding!r}); got x {tuple(x.shape)}, "
+                         f"W {tuple(W.shape)}")
+    if table is not None:
+        W = W * table_mask(table, P, K, nd, W.dtype)
+    if kind == "convolution":
+        W = jnp.flip(W, axis=tuple(range(2, nd + 2)))
+    z = lax.conv_general_dilated(x, W, strides, pairs,
+                                 dimension_numbers=_dimension_numbers(nd))
+    if b is not None:
+        check_shape(b, (K,), "bias b (one per output map K)")
+        z = z + b.reshape((1, K) + (1,) * nd)
+    return z
+
+
+def convolve(x: jax.Array, f: jax.Array, padding: Padding = "valid", *,
+             kind: str = "convolution", stride: int | Sequence[int] = 1) -> jax.Array:
+    """One signal and one filter, as in eq 145 (1-D) and eq 146 (2-D).
+
+    Args:
+        x: (n,) signal or (M, N) image, float.
+        f: (m,) or (m, n) filter with the same number of axes.
+        padding, kind, stride: as in :func:`conv`.
+
+    Returns:
+        (n_out,) or (M_out, N_out): e.g. n−m+1 for "valid", n+m−1 for "full".
+    """
+    if np.ndim(x) != np.ndim(f) or np.ndim(x) not in (1, 2, 3):
+        raise ShapeError(f"x and f must both be 1-D or both 2-D; got x {tuple(np.shape(x))}, "
+                         f"f {tuple(np.shape(f))}")
+    x, f = jnp.asarray(x), jnp.asarray(f)
+    return conv(x[None, None], f[None, None], padding=padding, kind=kind, stride=stride)[0, 0]
+
+
+def init_conv(key: jax.Array, num_in: int, num_out: int, kernel: Sequence[int], *,
+              table: Any = None, scale: float | None = 2.4, dtype: Any = jnp.float32) -> dict:
+    """Filter bank ``{"W": (K, P, *kernel), "b": (K,)}`` with LeCun et al. (1998)'s init.
+
+    Weights are uniform in ±``scale``/F_in with F_in the fan-in of a unit (connected input maps
+    times filter size, so it differs per output map under a connection table); biases are 0.
+    Filters of unconnected pairs are zero. ``scale=None`` uses Glorot/Xavier uniform instead
+    (limit √(6/(F_in+F_out))).
+
+    Args:
+        key: PRNG key. num_in: P. num_out: K. kernel: spatial filter size.
+        table: optional (P, K) connection table. scale: LeCun's 2.4 by default.
+        dtype: parameter dtype.
+
+    Returns:
+        dict with "W" (K, P, *kernel) and "b" (K,).
+    """
+    kernel = tuple(int(m) for m in kernel)
+    t = np.ones((num_in, num_out), bool) if table is None else check_table(table, num_in,
+                                                                         num_out)
+    size = int(np.prod(kernel))
+    fan_in = t.sum(axis=0) * size                                  # (K,)
+    if scale is None:
+        fan_out = t.sum(axis=1).mean() * size
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+    else:
+        limit = scale / fan_in
+    shape = (num_out, num_in) + kernel
+    u = jax.random.uniform(key, shape, dtype, -1.0, 1.0)
+    mask = jnp.asarray(t.T.reshape(t.T.shape + (1,) * len(kernel)), dtype)
+    W = u * jnp.asarray(limit, dtype).reshape((num_out,) + (1,) * (len(kernel) + 1)) * mask
+    return {"W": W, "b": jnp.zeros((num_out,), dtype)}

@@ -1,0 +1,189 @@
+"""Convolution (Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 145–153) against NumPy loops."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.nn import conv as C
+
+
+def naive_full_convolution(x, f):
+    """Eq 146 with zero padding: y[i, j] = Σ_uv f[u, v] x[i−u, j−v] (0-based), wide output."""
+    M, N = x.shape
+    m, n = f.shape
+    y = np.zeros((M + m - 1, N + n - 1))
+    for i in range(M + m - 1):
+        for j in range(N + n - 1):
+            for u in range(m):
+                for v in range(n):
+                    if 0 <= i - u < M and 0 <= j - v < N:
+                        y[i, j] += f[u, v] * x[i - u, j - v]
+    return y
+
+
+def naive_correlation(x, f, pad=((0, 0), (0, 0)), stride=(1, 1)):
+    """y[i, j] = Σ_uv f[u, v] x[s·i+u, s·j+v] over the zero-padded x."""
+    xp = np.pad(x, pad)
+    m, n = f.shape
+    H = (xp.shape[0] - m) // stride[0] + 1
+    W = (xp.shape[1] - n) // stride[1] + 1
+    y = np.zeros((H, W))
+    for i in range(H):
+        for j in range(W):
+            for u in range(m):
+                for v in range(n):
+                    y[i, j] += f[u, v] * xp[stride[0] * i + u, stride[1] * j + v]
+    return y
+
+
+def slice_mode(full, x_shape, f_shape, mode):
+    if mode == "full":
+        return full
+    if mode == "valid":
+        return full[f_shape[0] - 1:x_shape[0], f_shape[1] - 1:x_shape[1]]
+    s0, s1 = (f_shape[0] - 1) // 2, (f_shape[1] - 1) // 2
+    return full[s0:s0 + x_shape[0], s1:s1 + x_shape[1]]
+
+
+@pytest.mark.parametrize("mode", ["valid", "full", "same"])
+@pytest.mark.parametrize("fshape", [(3, 3), (2, 4)])
+def test_true_convolution_2d_matches_eq146(mode, fshape):
+    rng = np.random.default_rng(0)
+    x, f = rng.standard_normal((6, 7)), rng.standard_normal(fshape)
+    want = slice_mode(naive_full_convolution(x, f), x.shape, f.shape, mode)
+    got = C.convolve(jnp.asarray(x, jnp.float32), jnp.asarray(f, jnp.float32), mode)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["valid", "full", "same", "narrow", "wide"])
+def test_true_convolution_1d_matches_eq145_and_numpy(mode):
+    rng = np.random.default_rng(1)
+    x, f = rng.standard_normal(9), rng.standard_normal(4)
+    np_mode = {"narrow": "valid", "wide": "full"}.get(mode, mode)
+    want = np.convolve(x, f, np_mode)
+    # eq 145 literally (1-based): y_t = Σ_k f_k x_{t−k+1}, narrow output t = m..n
+    if np_mode == "valid":
+        lit = [sum(f[k - 1] * x[t - k] for k in range(1, 5)) for t in range(4, 10)]
+        np.testing.assert_allclose(want, lit, rtol=1e-12)
+    got = C.convolve(jnp.asarray(x, jnp.float32), jnp.asarray(f, jnp.float32), mode)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+
+
+def test_moving_average_filter():
+    # the notes: with f_t = 1/m the convolution is the moving average of the signal
+    x = jnp.arange(10.0)
+    got = C.convolve(x, jnp.full(3, 1 / 3))
+    np.testing.assert_allclose(np.asarray(got), np.arange(1.0, 9.0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("padding,stride", [("valid", 1), ("same", 2), (1, (2, 1)),
+                                            (((2, 0), (0, 1)), 1)])
+def test_correlation_multi_map_matches_loops(padding, stride):
+    rng = np.random.default_rng(2)
+    B, P, K = 2, 3, 4
+    x = rng.standard_normal((B, P, 7, 6))
+    W = rng.standard_normal((K, P, 3, 2))
+    b = rng.standard_normal(K)
+    pairs = C.pad_pairs(padding, (3, 2))
+    st = C.as_tuple(stride, 2, "stride")
+    want = np.stack([np.stack([sum(naive_correlation(x[i, p], W[k, p], pairs, st)
+                                   for p in range(P)) + b[k] for k in range(K)])
+                     for i in range(B)])
+    got = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32),
+                 jnp.asarray(b, jnp.float32), padding=padding, kind="correlation", stride=stride)
+    assert got.shape == want.shape == (B, K) + C.output_size((7, 6), (3, 2), padding, stride)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+
+
+def test_convolution_is_correlation_with_flipped_kernel_eq152():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 8, 8))
+    W = rng.standard_normal((5, 3, 3, 3))
+    want = np.stack([np.stack([sum(slice_mode(naive_full_convolution(x[i, p], W[k, p]),
+                                              (8, 8), (3, 3), "valid") for p in range(3))
+                               for k in range(5)]) for i in range(2)])
+    got = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32))
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+    flipped = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W[:, :, ::-1, ::-1], jnp.float32),
+                     kind="correlation")
+    np.testing.assert_allclose(np.asarray(flipped), want, rtol=1e-4, atol=1e-4)
+
+
+def test_conv1d_batched():
+    rng = np.random.default_rng(4)
+    x, W = rng.standard_normal((2, 2, 10)), rng.standard_normal((3, 2, 4))
+    want = np.stack([np.stack([sum(np.convolve(x[i, p], W[k, p], "full") for p in range(2))
+                               for k in range(3)]) for i in range(2)])
+    got = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32), padding="wide")
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
+
+
+def test_connection_table_eq153_drops_unconnected_maps():
+    rng = np.random.default_rng(5)
+    T = np.array([[1, 0, 1], [0, 1, 1]], bool)  # (P=2, K=3)
+    x = rng.standard_normal((1, 2, 6, 6))
+    W = rng.standard_normal((3, 2, 3, 3))
+    got = np.asarray(C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32), table=T,
+                            kind="correlation"))
+    for k in range(3):
+        want = sum(naive_correlation(x[0, p], W[k, p]) for p in range(2) if T[p, k])
+        np.testing.assert_allclose(got[0, k], want, rtol=1e-4, atol=1e-4)
+
+
+PAPER_TABLE = """\
+X   XXX  XXXX XX
+XX   XXX  XXXX X
+XXX   XXX  X XXX
+ XXX  XXXX  X XX
+  XXX  XXXX XX X
+   XXX  XXXX XXX"""
+
+
+def test_lenet5_table_matches_lecun_1998_table1():
+    want = np.array([[c == "X" for c in row] for row in PAPER_TABLE.splitlines()])
+    t = C.lenet5_table()
+    assert t.shape == (6, 16) and t.dtype == bool
+    np.testing.assert_array_equal(t, want)
+    assert t.sum() == 60
+
+
+def test_init_conv_lecun_range_and_mask(key):
+    T = C.lenet5_table()
+    p = C.init_conv(key, 6, 16, (5, 5), table=T)
+    W = np.asarray(p["W"])
+    assert W.shape == (16, 6, 5, 5) and p["b"].shape == (16,)
+    assert np.all(W[~T.T] == 0)
+    fan_in = T.sum(0) * 25
+    assert np.all(np.abs(W).max(axis=(1, 2, 3)) <= 2.4 / fan_in)
+    assert np.all(np.abs(W).max(axis=(1, 2, 3)) > 0.5 * 2.4 / fan_in)
+
+
+def test_jit_equals_no_jit():
+    rng = np.random.default_rng(6)
+    x = jnp.asarray(rng.standard_normal((2, 6, 9, 9)), jnp.float32)
+    W = jnp.asarray(rng.standard_normal((16, 6, 5, 5)), jnp.float32)
+    f = lambda x, W: C.conv(x, W, table=C.lenet5_table(), padding="same", stride=2)  # noqa: E731
+    np.testing.assert_allclose(np.asarray(jax.jit(f)(x, W)), np.asarray(f(x, W)), rtol=1e-5)
+
+
+def test_bad_input_messages():
+    x = jnp.zeros((1, 2, 4, 4))
+    with pytest.raises(ShapeError, match=r"\(5, 5\) is larger than the input \(4, 4\)"):
+        C.conv(x, jnp.zeros((3, 2, 5, 5)))
+    C.conv(x, jnp.zeros((3, 2, 5, 5)), padding="full")  # fine when padded
+    with pytest.raises(ShapeError, match=r"x has 2 input maps.*W expects 3"):
+        C.conv(x, jnp.zeros((4, 3, 3, 3)))
+    with pytest.raises(ShapeError, match=r"connection table.*\(2, 3\).*\(3, 2\)"):
+        C.conv(x, jnp.zeros((3, 2, 3, 3)), table=np.ones((3, 2)))
+    with pytest.raises(JaxnnError, match=r"output map\(s\) \[1\] are fed by no input map"):
+        C.conv(x, jnp.zeros((3, 2, 3, 3)), table=np.array([[1, 0, 1], [1, 0, 0]]))
+    with pytest.raises(JaxnnError, match="'flipped'"):
+        C.conv(x, jnp.zeros((3, 2, 3, 3)), kind="flipped")
+    with pytest.raises(JaxnnError, match="'wider'"):
+        C.conv(x, jnp.zeros((3, 2, 3, 3)), padding="wider")
+    with pytest.raises(ShapeError, match=r"bias b.*\(3\).*\(2,\)"):
+        C.conv(x, jnp.zeros((3, 2, 3, 3)), jnp.zeros(2))
+    with pytest.raises(JaxnnError, match="stride.*0"):
+        C.conv(x, jnp.zeros((3, 2, 3, 3)), stride=0)

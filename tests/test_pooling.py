@@ -1,0 +1,83 @@
+"""Pooling and trainable subsampling (Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 154–159)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.nn import pooling as PL
+
+
+def naive_pool(x, size, stride, fn):
+    """Loop over every window of every map of every sample."""
+    B, P, H, W = x.shape
+    Ho, Wo = (H - size) // stride + 1, (W - size) // stride + 1
+    y = np.zeros((B, P, Ho, Wo))
+    for b in range(B):
+        for p in range(P):
+            for i in range(Ho):
+                for j in range(Wo):
+                    y[b, p, i, j] = fn(x[b, p, i * stride:i * stride + size,
+                                         j * stride:j * stride + size])
+    return y
+
+
+@pytest.mark.parametrize("kind,fn", [("max", np.max), ("avg", np.mean), ("sum", np.sum)])
+@pytest.mark.parametrize("shape,size,stride", [((2, 3, 8, 6), 2, None), ((1, 2, 7, 9), 3, 2),
+                                               ((1, 1, 5, 5), 2, None)])
+def test_pool_matches_loops_eq158_159(kind, fn, shape, size, stride):
+    x = np.random.default_rng(0).standard_normal(shape)
+    got = PL.pool(jnp.asarray(x, jnp.float32), size, stride, kind=kind)
+    want = naive_pool(x, size, stride or size, fn)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
+
+
+def test_pool_1d():
+    x = np.random.default_rng(1).standard_normal((2, 3, 9))
+    got = PL.max_pool(jnp.asarray(x, jnp.float32), 3)
+    np.testing.assert_allclose(np.asarray(got), x.reshape(2, 3, 3, 3).max(-1), rtol=1e-6)
+    got = PL.avg_pool(jnp.asarray(x, jnp.float32), 2, 1)
+    np.testing.assert_allclose(np.asarray(got), (x[..., 1:] + x[..., :-1]) / 2, rtol=1e-5)
+
+
+def test_upsample_repeats_each_value():
+    d = jnp.arange(6.0).reshape(1, 1, 2, 3)
+    up = np.asarray(PL.upsample(d, 2))
+    assert up.shape == (1, 1, 4, 6)
+    for i in range(4):
+        for j in range(6):
+            assert up[0, 0, i, j] == d[0, 0, i // 2, j // 2]
+
+
+@pytest.mark.parametrize("kind", ["avg", "sum"])
+def test_trainable_subsampling_eq155(kind):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 6, 6))
+    w, b = rng.standard_normal(4), rng.standard_normal(4)
+    fn = np.mean if kind == "avg" else np.sum
+    want = naive_pool(x, 2, 2, fn) * w[None, :, None, None] + b[None, :, None, None]
+    params = {"w": jnp.asarray(w, jnp.float32), "b": jnp.asarray(b, jnp.float32)}
+    z = PL.subsample(params, jnp.asarray(x, jnp.float32), kind=kind)
+    np.testing.assert_allclose(np.asarray(z), want, rtol=1e-5, atol=1e-5)
+    zj = jax.jit(lambda p, x: PL.subsample(p, x, kind=kind))(params, jnp.asarray(x, jnp.float32))
+    np.testing.assert_allclose(np.asarray(zj), np.asarray(z), rtol=1e-6)
+
+
+def test_init_subsample_starts_as_down():
+    p = PL.init_subsample(3)
+    x = jnp.asarray(np.random.default_rng(3).standard_normal((1, 3, 4, 4)), jnp.float32)
+    np.testing.assert_allclose(np.asarray(PL.subsample(p, x)), np.asarray(PL.down(x)), rtol=1e-6)
+
+
+def test_bad_input_messages():
+    with pytest.raises(ShapeError, match=r"multiples of \(2, 2\); got maps \(7, 7\)"):
+        PL.down(jnp.zeros((1, 6, 7, 7)))
+    with pytest.raises(ShapeError, match=r"window \(5, 5\) is larger than the feature maps \(4, 4\)"):
+        PL.max_pool(jnp.zeros((1, 1, 4, 4)), 5)
+    with pytest.raises(ShapeError, match=r"weight w.*\(3\).*\(4,\)"):
+        PL.subsample({"w": jnp.ones(4), "b": jnp.zeros(4)}, jnp.zeros((1, 3, 4, 4)))
+    with pytest.raises(JaxnnError, match="'median'"):
+        PL.pool(jnp.zeros((1, 1, 4, 4)), kind="median")
+    with pytest.raises(ShapeError, match=r"\(B, P, \*spatial\).*\(4, 4\)"):
+        PL.pool(jnp.zeros((4, 4)))
