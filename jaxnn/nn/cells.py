@@ -160,8 +160,8 @@ def check_params(params: Params, cell: str, input_size: int | None = None) -> in
     return h
 
 
-def step(params: Params, cell: str, state: State, a_t: jax.Array, *,
-         act: str = "tanh") -> State:
+def forward(params: Params, cell: str, state: State, a_t: jax.Array, *,
+            act: str = "tanh") -> tuple[State, jax.Array | None]:
     """One recurrent step from the hoisted input projection ``a_t = x_t W^T + b``.
 
     Args:
@@ -172,12 +172,15 @@ def step(params: Params, cell: str, state: State, a_t: jax.Array, *,
         act: the simple RNN's f.
 
     Returns:
-        The new state, same structure and shapes as ``state``.
+        ``(new_state, gates)``: the new state (same structure and shapes as ``state``) and the
+        gate values the hand BPTT needs — None for ``rnn``; ``(B, 4H)`` = (i, f, c̃, o) for the
+        LSTMs; ``(B, 3H)`` = (r, z, h̃) for ``gru``; ``(B, 4H)`` = (r, z, h̃, U_n h + bU) for
+        ``gru_reset_after``. Autodiff callers drop ``gates`` (XLA removes the dead code).
     """
     sp = CELLS[cell]
     U = params["U"]
     if cell == "rnn":
-        return activation(act)(a_t + state @ U.T)
+        return activation(act)(a_t + state @ U.T), None
     if sp.lstm:
         h, c = state
         z = a_t + h @ U.T
@@ -185,22 +188,33 @@ def step(params: Params, cell: str, state: State, a_t: jax.Array, *,
         if cell == "lstm_peephole":
             zi = zi + params["V_i"][None, :] * c
             zf = zf + params["V_f"][None, :] * c
-        c_new = jax.nn.sigmoid(zf) * c + jax.nn.sigmoid(zi) * jnp.tanh(zg)
+        i, f, g = jax.nn.sigmoid(zi), jax.nn.sigmoid(zf), jnp.tanh(zg)
+        c_new = f * c + i * g
         if cell == "lstm_peephole":
             zo = zo + params["V_o"][None, :] * c_new
-        return jax.nn.sigmoid(zo) * jnp.tanh(c_new), c_new
+        o = jax.nn.sigmoid(zo)
+        return (o * jnp.tanh(c_new), c_new), jnp.concatenate([i, f, g, o], axis=-1)
     h = state
     H = h.shape[-1]
     if cell == "gru":
         rz = jax.nn.sigmoid(a_t[:, :2 * H] + h @ U[:2 * H].T)
         r, z = rz[:, :H], rz[:, H:]
         n = jnp.tanh(a_t[:, 2 * H:] + (r * h) @ U[2 * H:].T)
+        gates = jnp.concatenate([rz, n], axis=-1)
     else:  # gru_reset_after
         uh = h @ U.T
         rz = jax.nn.sigmoid(a_t[:, :2 * H] + uh[:, :2 * H])
         r, z = rz[:, :H], rz[:, H:]
-        n = jnp.tanh(a_t[:, 2 * H:] + r * (uh[:, 2 * H:] + params["bU"][None, :]))
-    return z * h + (1.0 - z) * n
+        hn = uh[:, 2 * H:] + params["bU"][None, :]
+        n = jnp.tanh(a_t[:, 2 * H:] + r * hn)
+        gates = jnp.concatenate([rz, n, hn], axis=-1)
+    return z * h + (1.0 - z) * n, gates
+
+
+def step(params: Params, cell: str, state: State, a_t: jax.Array, *,
+         act: str = "tanh") -> State:
+    """:func:`forward` without the gate values: the new state only."""
+    return forward(params, cell, state, a_t, act=act)[0]
 
 
 def cell_step(params: Params, cell: str, state: State, x_t: jax.Array, *,
