@@ -1,0 +1,214 @@
+"""Rosenblatt's two-class perceptron on augmented vectors, compiled with ``lax`` control flow.
+
+Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 113–114 and the algorithm box "两类感知器算法":
+with the augmented input x̂ = (x, 1) and weight ŵ = (w, b), the prediction is
+ŷ = +1 if ŵᵀx̂ > 0 else −1 (eq 114). Starting from ŵ₀ = 0, every sample with
+y ŵᵀx̂ ≤ 0 is a mistake and triggers ŵ ← ŵ + y x̂.
+
+Slip in the notes' algorithm box: it tests ``ŵᵀ(y x̂) < 0``. From ŵ₀ = 0 every product is
+0, so that test never fires and the algorithm would return ŵ = 0; the update must fire on
+``≤ 0`` (which is also what eq 114 calls a wrong prediction: ŵᵀx̂ = 0 predicts −1).
+
+Novikoff (1963), as quoted by Qiu: if some unit vector u separates the data with margin
+γ = minᵢ yᵢ uᵀx̂ᵢ > 0 and R = maxᵢ ‖x̂ᵢ‖, the number of mistakes is K ≤ R²/γ²
+(:func:`novikoff_bound`; the notes write a strict "<", the proof gives "≤").
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from jaxnn.errors import JaxnnError, check_ndim, check_positive, check_same_leading, check_shape
+
+
+def augment(x: jax.Array) -> jax.Array:
+    """Append the constant 1 to each input: (N, n) -> (N, n + 1), x̂ = (x, 1) (eq 114)."""
+    check_ndim(x, 2, "x")
+    x = jnp.asarray(x)
+    return jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
+
+
+def init(key: jax.Array | None, n_in: int, *, dtype=jnp.float32) -> dict[str, jax.Array]:
+    """The algorithm box's start ŵ₀ = 0.
+
+    **Arguments:**
+
+    - `key`: unused (the notes start from zero); kept for the common ``init(key, ...)`` contract.
+    - `n_in`: int, number of raw input features n.
+
+    **Returns:** ``{"w": (n_in + 1,)}`` zeros; the last entry is the bias b.
+    """
+    check_positive(n_in, "n_in")
+    return {"w": jnp.zeros((int(n_in) + 1,), dtype)}
+
+
+def _check_x(params, x) -> None:
+    check_ndim(x, 2, "x")
+    n = params["w"].shape[0] - 1
+    check_shape(x, (None, n), "x")
+
+
+def decision(params, x) -> jax.Array:
+    """ŵᵀx̂ for each row. ``x``: (N, n) -> (N,) float."""
+    _check_x(params, x)
+    return augment(x) @ params["w"]
+
+
+def apply(params, x, *, key=None, train=False) -> jax.Array:
+    """Predictions of eq 114: +1 where ŵᵀx̂ > 0, −1 where ŵᵀx̂ ≤ 0.
+
+    (Not ``jaxnn.nn.activations.sign``, which maps 0 to 0: eq 114 assigns ŵᵀx̂ = 0 to −1,
+    so the start ŵ₀ = 0 predicts −1 everywhere.)
+
+    **Arguments:** `params`: ``{"w": (n + 1,)}``; `x`: (N, n) float. `key`, `train`: unused.
+
+    **Returns:** (N,) array of ±1 in ``x``'s float dtype.
+    """
+    z = decision(params, x)
+    return jnp.where(z > 0, 1.0, -1.0).astype(z.dtype)
+
+
+def loss(params, batch) -> jax.Array:
+    """The perceptron criterion, mean over the batch of max(0, −y ŵᵀx̂) (a scalar).
+
+    Its subgradient at a mistaken sample is −y x̂, so SGD with step 1 on it is Rosenblatt's
+    update. ``batch = (x (N, n), y (N,) in {−1, +1})``.
+    """
+    x, y = batch
+    _check_labels(y)
+    check_same_leading({"x": x, "y": y})
+    return jnp.mean(jnp.maximum(0.0, -y * decision(params, x)))
+
+
+def _check_labels(y) -> None:
+    check_ndim(y, 1, "y")
+    if isinstance(y, jax.core.Tracer):
+        return
+    a = np.asarray(y)
+    bad = a[(a != 1) & (a != -1)]
+    if bad.size:
+        raise JaxnnError(f"perceptron labels must be -1 or +1; got {bad[:5].tolist()}")
+
+
+class PerceptronFit(NamedTuple):
+    """What :func:`fit` returns."""
+
+    params: dict  # {"w": (n + 1,)}
+    mistakes_per_epoch: jax.Array  # (max_epochs,) int32; zero after the last epoch run
+    epochs: jax.Array  # int32 scalar, epochs run (including the final mistake-free one)
+    converged: jax.Array  # bool scalar: the last epoch made no mistake
+    mistakes: jax.Array  # int32 scalar, K = total number of updates
+
+
+def fit(x, y, *, max_epochs: int = 100, params=None) -> PerceptronFit:
+    """Rosenblatt's algorithm: epochs of one pass over the samples in order, until an
+    epoch makes no mistake or ``max_epochs`` passes have run.
+
+    Compiled as a ``lax.while_loop`` over epochs around a ``lax.scan`` over samples.
+
+    **Arguments:**
+
+    - `x`: (N, n) float inputs (not augmented).
+    - `y`: (N,) labels in {−1, +1}.
+    - `max_epochs`: int, the notes' T.
+    - `params`: optional start ``{"w": (n + 1,)}``; default ŵ₀ = 0 as in the notes.
+
+    **Returns:** :class:`PerceptronFit`.
+    """
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.float32)
+    check_ndim(x, 2, "x")
+    _check_labels(y)
+    check_same_leading({"x": x, "y": y})
+    check_positive(max_epochs, "max_epochs")
+    if params is None:
+        params = init(None, x.shape[1], dtype=x.dtype)
+    _check_x(params, x)
+    return _fit(params, augment(x), jnp.asarray(y, x.dtype), max_epochs=int(max_epochs))
+
+
+@partial(jax.jit, static_argnames=("max_epochs",))
+def _fit(params, xa, y, *, max_epochs):
+    def sample(w, xy):
+        xi, yi = xy
+        wrong = yi * (w @ xi) <= 0
+        return jnp.where(wrong, w + yi * xi, w), wrong.astype(jnp.int32)
+
+    def epoch(state):
+        w, hist, t, _ = state
+        w, wrong = lax.scan(sample, w, (xa, y))
+        k = jnp.sum(wrong)
+        return w, hist.at[t].set(k), t + 1, k
+
+    def more(state):
+        _, _, t, k = state
+        return (t < max_epochs) & (k > 0)
+
+    hist0 = jnp.zeros((max_epochs,), jnp.int32)
+    start = (params["w"], hist0, jnp.int32(0), jnp.int32(1))
+    w, hist, t, k = lax.while_loop(more, epoch, start)
+    return PerceptronFit({"w": w}, hist, t, k == 0, jnp.sum(hist))
+
+
+class Novikoff(NamedTuple):
+    """Radius, margin and mistake bound of Novikoff's theorem (all float scalars)."""
+
+    R: jax.Array  # max ‖x̂ᵢ‖
+    gamma: jax.Array  # min yᵢ uᵀx̂ᵢ / ‖u‖
+    bound: jax.Array  # R² / γ²
+
+
+def novikoff_bound(x, y, u) -> Novikoff:
+    """Novikoff's bound K ≤ R²/γ² for a given separating (augmented) direction ``u``.
+
+    **Arguments:** `x`: (N, n) raw inputs; `y`: (N,) ±1; `u`: (n + 1,) any separator of the
+    augmented data (normalised here).
+
+    **Returns:** :class:`Novikoff`. Raises :class:`JaxnnError` if ``u`` does not separate
+    the data (γ ≤ 0), since the bound then says nothing.
+    """
+    check_ndim(x, 2, "x")
+    _check_labels(y)
+    check_same_leading({"x": x, "y": y})
+    check_shape(u, (np.shape(x)[1] + 1,), "u")
+    xa = augment(jnp.asarray(x))
+    u = jnp.asarray(u, xa.dtype)
+    gamma = jnp.min(jnp.asarray(y, xa.dtype) * (xa @ u)) / jnp.linalg.norm(u)
+    if not isinstance(gamma, jax.core.Tracer) and float(gamma) <= 0:
+        raise JaxnnError(f"u does not separate the data: margin gamma = {float(gamma):.6g} <= 0")
+    R = jnp.max(jnp.linalg.norm(xa, axis=1))
+    return Novikoff(R, gamma, (R / gamma) ** 2)
+
+
+def separability_certificate(x, y) -> np.ndarray | None:
+    """A proof that no augmented linear separator exists, or ``None`` if one does.
+
+    Gordan's theorem: there is no ŵ with yᵢ ŵᵀx̂ᵢ > 0 for all i exactly when some λ ≥ 0,
+    λ ≠ 0 has Σᵢ λᵢ yᵢ x̂ᵢ = 0 (then Σ λᵢ yᵢ ŵᵀx̂ᵢ = 0 for every ŵ, so not all terms are > 0).
+    Solved as a small linear program (scipy, outside jit).
+
+    **Arguments:** `x`: (N, n); `y`: (N,) ±1.
+
+    **Returns:** λ, (N,) float64 with Σλ = 1, or ``None`` when the data are separable.
+    For XOR, λ = (¼, ¼, ¼, ¼): the two positive and two negative corners share a centroid.
+    """
+    from scipy.optimize import linprog
+
+    _check_labels(y)
+    check_same_leading({"x": x, "y": y})
+    check_ndim(x, 2, "x")
+    x = np.asarray(x, np.float64)
+    xa = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+    a = (np.asarray(y, np.float64)[:, None] * xa).T  # (n + 1, N)
+    n_s = a.shape[1]
+    a_eq = np.vstack([a, np.ones((1, n_s))])
+    b_eq = np.concatenate([np.zeros(a.shape[0]), [1.0]])
+    res = linprog(np.zeros(n_s), A_eq=a_eq, b_eq=b_eq, bounds=[(0, None)] * n_s, method="highs")
+    return res.x if res.status == 0 else None
