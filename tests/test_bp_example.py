@@ -221,3 +221,22 @@ def test_bad_inputs_raise():
         bp.train(p, x, t, steps=0)
     with pytest.raises(ShapeError, match=r"\(11,\)"):
         bp.from_w12(jnp.ones(11))
+
+
+def test_worked_example_reproduces_every_non_slip_number(x64):
+    # the module's copy of the notes agrees with this file's hand-typed copy
+    mine = {**{k: v for k, v in PRINTED_FORWARD.items()}, "dE_dw7": PRINTED_DE_DW7,
+            "dEo1_dout_h1": PRINTED_DEO1_DOUT_H1, "out_h3": SLIPS["out_h3"][0],
+            **{f"w{i}_plus": v for i, v in enumerate(PRINTED_W_PLUS, start=1)},
+            **{f"w{i}_iter1000": float(v) for i, v in enumerate(PRINTED_W1000, start=1)}}
+    for k, v in mine.items():
+        assert bp.NOTES_PRINTED[k] == v, k
+    got = bp.worked_example("output_first")
+    assert set(got) == set(bp.NOTES_PRINTED)
+    wrong = {k for k, v in bp.NOTES_PRINTED.items() if round(got[k], bp.decimals(k)) != v}
+    assert wrong == set(bp.NOTES_SLIPS)
+    for k, correct in bp.NOTES_SLIPS.items():
+        assert round(got[k], bp.decimals(k)) == correct, k
+    simult = bp.worked_example("simultaneous", steps=20)
+    assert "out_o1_iter100" not in simult
+    assert round(simult["dE_dw1"], 6) == 0.012268

@@ -1,0 +1,27 @@
+"""Smoke tests of the chapter-1 experiments: perceptron, xor, bp-example (tiny configs)."""
+
+import json
+
+import pytest
+
+from experiments._base import execute, load
+
+
+def _run(name, config, tmp_path, monkeypatch):
+    module = load(name)
+    monkeypatch.setattr(module, "QUICK", config)
+    record = execute(name, quick=True, out=tmp_path, seed=0)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["experiment"] == name and saved["metrics"] == record["metrics"]
+    for plot in saved["plots"]:
+        assert (tmp_path / plot).stat().st_size > 1000
+    return saved
+
+
+def test_bp_example_smoke(tmp_path, monkeypatch):
+    r = _run("bp-example", {"steps": 1001}, tmp_path, monkeypatch)
+    m = r["metrics"]
+    assert m["printed_numbers"] == 43 and m["slips"] == 7
+    assert m["reproduced_output_first"] == 36 and m["reproduced_simultaneous"] < 20
+    assert m["w1_plus"] == pytest.approx(r["reference"]["w1_plus"], abs=5e-7)
+    assert m["E_after_1001_output_first"] < 1e-3 < m["E_total"]
