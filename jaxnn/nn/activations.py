@@ -38,7 +38,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import erf
+from jax.scipy.special import erfc
 
 from jaxnn.errors import JaxnnError, check_choice
 
@@ -271,7 +271,8 @@ def elu_prime(x: Array, alpha: float = 1.0) -> Array:
 def gelu(x: Array, approximate: bool = False) -> Array:
     """GELU x·Φ(x) (Hendrycks & Gimpel 2016; not in the notes).
 
-    Exact: ``0.5 x (1 + erf(x/√2))``. With ``approximate=True``:
+    Exact: ``0.5 x (1 + erf(x/√2))``, evaluated as ``0.5 x erfc(−x/√2)`` (the same function
+    without the cancellation of 1 + erf for x ≪ 0). With ``approximate=True``:
     ``0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))``. Default exact, as ``jax.nn.gelu`` is not.
 
     Args:
@@ -284,7 +285,7 @@ def gelu(x: Array, approximate: bool = False) -> Array:
     if approximate:
         u = _SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3)
         return 0.5 * x * (1.0 + jnp.tanh(u))
-    return 0.5 * x * (1.0 + erf(x / _SQRT_2))
+    return 0.5 * x * erfc(-x / _SQRT_2)
 
 
 def gelu_prime(x: Array, approximate: bool = False) -> Array:
@@ -302,7 +303,7 @@ def gelu_prime(x: Array, approximate: bool = False) -> Array:
         t = jnp.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x**3))
         du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x**2)
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
-    cdf = 0.5 * (1.0 + erf(x / _SQRT_2))
+    cdf = 0.5 * erfc(-x / _SQRT_2)
     pdf = jnp.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
     return cdf + x * pdf
 

@@ -39,7 +39,7 @@ from jaxnn.errors import (
     check_ndim,
     check_positive,
 )
-from jaxnn.nn.activations import log_softmax
+from jaxnn.nn.activations import log_softmax, relu, softplus
 
 Array = jax.Array
 
@@ -188,7 +188,9 @@ def binary_cross_entropy_with_logits(z: Array, y: Array) -> Array:
     check_finite(z, "z")
     check_finite(y, "y")
     _check_interval(y, 0.0, 1.0, "targets y")
-    return jnp.mean(jnp.maximum(z, 0.0) - y * z + jnp.log1p(jnp.exp(-jnp.abs(z))))
+    # softplus = logaddexp(z, 0): exact gradient σ(z) also at z = 0, where the max/abs form
+    # max(z, 0) + log1p(e^{−|z|}) would give autodiff's ½ − ½ = 0 instead of σ(0) = ½.
+    return jnp.mean(softplus(z) - y * z)
 
 
 def cross_entropy(logits: Array, labels: Array) -> Array:
@@ -237,7 +239,8 @@ def hinge(f: Array, y: Array) -> Array:
     _check_same_shape(f, y, "f", "y")
     check_finite(f, "f")
     _check_in_set(y, (-1.0, 1.0), "hinge targets y")
-    return jnp.mean(jnp.maximum(0.0, 1.0 - y * f))
+    # relu (gradient 0 at the kink y f = 1), not jnp.maximum (which would split it as 1/2)
+    return jnp.mean(relu(1.0 - y * f))
 
 
 def zero_one(y_hat: Array, y: Array) -> Array:
@@ -271,20 +274,37 @@ def _leaf_name(path: tuple) -> str:
     return ""
 
 
-def weight_leaves(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> list[Array]:
-    """The leaves of ``params`` whose (innermost) key starts with one of ``prefixes``.
+def weight_mask(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Any:
+    """Pytree of bools shaped like ``params``: True where the (innermost) key starts with one
+    of ``prefixes`` (a weight matrix), False for biases (``b``, ``bU``, …) and the rest.
 
-    Biases (``b``, ``bU``, …) and other parameters are left out.
+    Usable as the ``mask`` of ``optax.add_decayed_weights``.
 
     Args:
         params: any pytree of arrays with dict keys (e.g. ``{"W1": ..., "b1": ...}``).
         prefixes: name prefixes that mark a weight matrix.
 
     Returns:
-        list of arrays, in tree order.
+        pytree of Python bools with the structure of ``params``.
     """
-    flat, _ = jax.tree_util.tree_flatten_with_path(params)
-    return [leaf for path, leaf in flat if _leaf_name(path).startswith(tuple(prefixes))]
+    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+    marks = [_leaf_name(path).startswith(tuple(prefixes)) for path, _ in flat]
+    return jax.tree_util.tree_unflatten(treedef, marks)
+
+
+def weight_leaves(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> list[Array]:
+    """The leaves of ``params`` selected by :func:`weight_mask`, in tree order.
+
+    Args:
+        params: any pytree of arrays with dict keys.
+        prefixes: name prefixes that mark a weight matrix.
+
+    Returns:
+        list of arrays.
+    """
+    leaves = jax.tree_util.tree_leaves(params)
+    marks = jax.tree_util.tree_leaves(weight_mask(params, prefixes))
+    return [leaf for leaf, m in zip(leaves, marks) if m]
 
 
 def l2_penalty(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
@@ -307,6 +327,9 @@ def l2_penalty(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
 def l1_penalty(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
     """Σ |W| over the weight matrices of ``params`` (not the biases); subgradient sign(W).
 
+    |w| is computed as w·sign(w) so that ``jax.grad`` returns sign(w) — 0 at w = 0, the
+    subgradient that lets exact zeros stay put — where ``jnp.abs`` would return 1 at 0.
+
     Args:
         params: pytree of arrays; weights chosen as in :func:`l2_penalty`.
         prefixes: see :func:`weight_leaves`.
@@ -314,7 +337,7 @@ def l1_penalty(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
     Returns:
         scalar (0.0 when there are no weights).
     """
-    return sum((jnp.sum(jnp.abs(w)) for w in weight_leaves(params, prefixes)), jnp.zeros(()))
+    return sum((jnp.sum(w * jnp.sign(w)) for w in weight_leaves(params, prefixes)), jnp.zeros(()))
 
 
 def empirical_risk(per_example_losses: Array) -> Array:
