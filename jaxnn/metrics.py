@@ -1,0 +1,124 @@
+"""Classification metrics: accuracy, per-class precision / recall / F1, confusion matrix.
+
+Source: Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 105 (accuracy), 107 (precision); recall and
+the F value are described in words on the same slide. For class c, with ŷ the predictions:
+
+    P_c = #{i : ŷ_i = c and y_i = c} / #{i : ŷ_i = c}
+    R_c = #{i : ŷ_i = c and y_i = c} / #{i : y_i = c}
+    F1_c = 2 P_c R_c / (P_c + R_c)
+
+Slip in the notes: eq 107's numerator is written Σ_i I(y_i = ŷ_i) over *all* i — every correct
+prediction of any class; it must be restricted to ŷ_i = c (the true positives of c), as above.
+
+Empty denominators (a class never predicted, or absent from the labels) give 0, as
+scikit-learn's ``zero_division=0``. Macro averages are the unweighted means over all
+``num_classes`` classes (scikit-learn's ``average="macro"`` with ``labels=range(C)``).
+
+All functions are jit-compatible (``num_classes`` must be static); concrete labels are
+validated to lie in [0, C).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn.errors import ShapeError, check_labels, check_positive
+
+Array = jax.Array
+
+
+def _as_predictions(y_pred_or_logits: Array, labels: Array) -> Array:
+    """Class indices from either indices (shape of ``labels``) or scores (labels.shape + (C,))."""
+    ps, ls = tuple(np.shape(y_pred_or_logits)), tuple(np.shape(labels))
+    if ps == ls:
+        return y_pred_or_logits
+    if len(ps) == len(ls) + 1 and ps[:-1] == ls:
+        return jnp.argmax(y_pred_or_logits, axis=-1)
+    raise ShapeError(
+        f"predictions must have the labels' shape {ls} (class indices) or {ls + ('C',)} "
+        f"(scores/logits); got {ps}"
+    )
+
+
+def accuracy(y_pred_or_logits: Array, labels: Array) -> Array:
+    """Acc = (1/N) Σ_i I(y_i = ŷ_i) (Qiu eq 105).
+
+    Args:
+        y_pred_or_logits: predicted class indices of the labels' shape, or scores/logits/
+            probabilities of shape ``labels.shape + (C,)`` (argmax taken over the last axis).
+        labels: true class indices, any shape (usually (N,)), integer dtype.
+
+    Returns:
+        scalar float32 in [0, 1]. The error rate is ``1 − accuracy``.
+    """
+    pred = _as_predictions(y_pred_or_logits, labels)
+    return jnp.mean((pred == labels).astype(jnp.float32))
+
+
+def _checked(pred: Array, labels: Array, num_classes: int) -> None:
+    check_positive(num_classes, "num_classes")
+    if np.shape(pred) != np.shape(labels):
+        raise ShapeError(
+            f"pred and labels must have the same shape; got {tuple(np.shape(pred))} and "
+            f"{tuple(np.shape(labels))}"
+        )
+    check_labels(pred, num_classes, "pred")
+    check_labels(labels, num_classes, "labels")
+
+
+def confusion_matrix(pred: Array, labels: Array, num_classes: int) -> Array:
+    """Counts M[i, j] = #{samples with true class i predicted as j} (scikit-learn's layout).
+
+    Args:
+        pred: predicted class indices, any shape, integer dtype, in [0, C).
+        labels: true class indices, same shape as ``pred``, in [0, C).
+        num_classes: C (static under jit).
+
+    Returns:
+        (C, C) int32 matrix; rows = true class, columns = predicted class; sums to N.
+    """
+    _checked(pred, labels, num_classes)
+    flat = labels.ravel().astype(jnp.int32) * num_classes + pred.ravel().astype(jnp.int32)
+    counts = jnp.zeros((num_classes * num_classes,), jnp.int32).at[flat].add(1)
+    return counts.reshape(num_classes, num_classes)
+
+
+class PrecisionRecallF1(NamedTuple):
+    """Per-class arrays of shape (C,) and their unweighted (macro) means, all float32."""
+
+    precision: Array
+    recall: Array
+    f1: Array
+    macro_precision: Array
+    macro_recall: Array
+    macro_f1: Array
+
+
+def _safe_div(num: Array, den: Array) -> Array:
+    return jnp.where(den > 0, num / jnp.where(den > 0, den, 1), 0.0)
+
+
+def precision_recall_f1(pred: Array, labels: Array, num_classes: int) -> PrecisionRecallF1:
+    """Per-class precision (Qiu eq 107, corrected), recall, F1, and their macro averages.
+
+    Args:
+        pred: predicted class indices, any shape, integer dtype, in [0, C).
+        labels: true class indices, same shape, in [0, C).
+        num_classes: C (static under jit).
+
+    Returns:
+        :class:`PrecisionRecallF1` with ``precision``, ``recall``, ``f1`` of shape (C,) and the
+        scalars ``macro_precision``, ``macro_recall``, ``macro_f1`` (means over all C classes;
+        ``macro_f1`` is the mean of per-class F1, not the F1 of the macro P and R).
+    """
+    cm = confusion_matrix(pred, labels, num_classes).astype(jnp.float32)
+    tp = jnp.diagonal(cm)
+    precision = _safe_div(tp, jnp.sum(cm, axis=0))  # column sums: predicted as c
+    recall = _safe_div(tp, jnp.sum(cm, axis=1))  # row sums: truly c
+    f1 = _safe_div(2.0 * precision * recall, precision + recall)
+    return PrecisionRecallF1(precision, recall, f1, jnp.mean(precision), jnp.mean(recall),
+                             jnp.mean(f1))
