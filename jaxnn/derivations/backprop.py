@@ -1,0 +1,98 @@
+"""Backpropagation by hand for the MLP of :mod:`jaxnn.models.mlp`.
+
+Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 132–141. With the error term
+δ⁽ˡ⁾ = ∂J/∂z⁽ˡ⁾ (eq 138):
+
+    δ⁽ˡ⁾ = f′ₗ(z⁽ˡ⁾) ⊙ (W⁽ˡ⁺¹⁾ᵀ δ⁽ˡ⁺¹⁾)                 (eq 141)
+    ∂J/∂W⁽ˡ⁾ = δ⁽ˡ⁾ a⁽ˡ⁻¹⁾ᵀ,   ∂J/∂b⁽ˡ⁾ = δ⁽ˡ⁾               (eq 136, 137)
+
+plus λW⁽ˡ⁾ from the ½λ‖W‖²_F term of eq 125 (the update of eq 128 writes "− λW" outside the
+learning rate α; as a gradient of eq 125 the term is λW⁽ˡ⁾ and is scaled by α like the rest —
+that is what ``jax.grad`` shows and what we return).
+
+Batched: rows of ``x`` are samples, the objective averages over the B samples (see
+:func:`jaxnn.models.mlp.loss`), so each row of δ carries a 1/B factor and the per-sample
+outer products δ a ᵀ are summed into one matmul ``δᵀ A``.
+
+The output error δ⁽ᴸ⁾ depends on the loss and the output layer:
+
+- cross-entropy with softmax: δ⁽ᴸ⁾ = (softmax(z⁽ᴸ⁾) − y)/B (eq 99–101 folded through the log);
+- BCE with sigmoid: δ⁽ᴸ⁾ = (σ(z⁽ᴸ⁾) − y)/B;
+- squared error ½‖a⁽ᴸ⁾ − y‖²: δ⁽ᴸ⁾ = g′(z⁽ᴸ⁾) ⊙ (a⁽ᴸ⁾ − y)/B for an elementwise output, and the
+  softmax Jacobian (diag(a) − a aᵀ)(a − y)/B (eq 44) for a softmax output.
+
+Only compared against ``jax.grad`` in the tests; never used by the layers below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from jaxnn.errors import JaxnnError
+from jaxnn.models import mlp
+from jaxnn.nn import activations as act
+
+Array = jax.Array
+
+
+def output_delta(z_out: Array, a_out: Array, y: Array, *, output: str, loss: str) -> Array:
+    """δ⁽ᴸ⁾ = ∂J/∂z⁽ᴸ⁾ for the batch-mean loss.
+
+    Args:
+        z_out: (B, nᴸ) last pre-activation.
+        a_out: (B, nᴸ) network output g⁽ᴸ⁾(z⁽ᴸ⁾).
+        y: integer labels (B,) or one-hot (B, nᴸ) for cross-entropy; (B, nᴸ) otherwise.
+        output: output activation name.
+        loss: ``"cross_entropy"``, ``"bce"`` or ``"squared"``.
+
+    Returns:
+        (B, nᴸ) error term, dtype of ``z_out``.
+    """
+    B = z_out.shape[0]
+    if loss == "cross_entropy":
+        target = jax.nn.one_hot(y, z_out.shape[1], dtype=z_out.dtype) if y.ndim == 1 else y
+        return (act.softmax(z_out) - target) / B
+    if loss == "bce":
+        return (act.sigmoid(z_out) - y) / B
+    r = (a_out - y) / B
+    if output == "softmax":
+        return a_out * (r - jnp.sum(a_out * r, axis=1, keepdims=True))
+    return act.get(output).prime(z_out) * r
+
+
+def backprop(params: mlp.Params, x: Array, y: Array, *, activations: str | Sequence[str],
+             output: str = "identity", loss: str = "cross_entropy",
+             l2: float = 0.0) -> mlp.Params:
+    """Gradient of :func:`jaxnn.models.mlp.loss` by the δ-recursion of eq 132–141.
+
+    Args:
+        params: ``{"W1": (n¹, n⁰), "b1": (n¹,), …}`` from :func:`jaxnn.models.mlp.init`.
+        x: (B, n⁰) inputs.
+        y: targets as in :func:`jaxnn.models.mlp.loss`.
+        activations: hidden activation name, or one per hidden layer.
+        output: output activation name.
+        loss: ``"cross_entropy"``, ``"bce"`` or ``"squared"``.
+        l2: λ ≥ 0 of the ½λ‖W‖²_F penalty.
+
+    Returns:
+        the same pytree as ``jax.grad(mlp.loss)(params, (x, y), ...)``: ∂J/∂W⁽ˡ⁾ (nˡ, nˡ⁻¹)
+        and ∂J/∂b⁽ˡ⁾ (nˡ,) for every layer.
+    """
+    mlp.check_loss_args(loss, output)
+    if l2 < 0:
+        raise JaxnnError(f"l2 must be >= 0; got {l2!r}")
+    L = mlp.num_layers(params)
+    names = mlp.hidden_activations(activations, L - 1)
+    zs, as_ = mlp.forward(params, x, activations=activations, output=output)
+    delta = output_delta(zs[-1], as_[-1], y, output=output, loss=loss)
+    grads: mlp.Params = {}
+    for l in range(L, 0, -1):
+        W = params[f"W{l}"]
+        grads[f"W{l}"] = delta.T @ as_[l - 1] + l2 * W          # eq 136 summed over the batch
+        grads[f"b{l}"] = jnp.sum(delta, axis=0)                 # eq 137
+        if l > 1:
+            delta = act.get(names[l - 2]).prime(zs[l - 2]) * (delta @ W)  # eq 141, batched
+    return {k: grads[k] for k in params}

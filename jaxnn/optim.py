@@ -1,0 +1,215 @@
+"""The notes' optimizers as ``optax.GradientTransformation`` s.
+
+Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 61–69, written out exactly and packaged in optax's
+style (``init(params) -> state``, ``update(grads, state, params=None) -> (updates, state)``,
+NamedTuple states), so each one drops into ``optax.chain`` and :func:`jaxnn.train.fit` like any
+optax optimizer (Adam and the rest of optax work through the same API). ``updates`` are the
+parameter *changes*: apply them with ``optax.apply_updates`` (θ ← θ + updates).
+
+Batch, mini-batch and stochastic (per-sample) gradient descent (eq 61–63) are the *same*
+update θ ← θ − λ g; they differ only in which samples g is averaged over. That is a data-feeding
+choice, made by ``batch_size`` in :func:`jaxnn.train.fit` (None = full batch, eq 61–62;
+1 = one sample per step, eq 63; anything between = mini-batch), not by the optimizer.
+
+``learning_rate`` may be a float or an optax schedule ``step -> rate`` (step counts from 0).
+
+How these relate to optax's own implementations (the tests check both statements):
+
+- :func:`sgd` = ``optax.sgd(lr)``.
+- :func:`momentum` (eq 64) keeps the previous *update* Δθ and sets Δθₜ = ρΔθₜ₋₁ − λₜgₜ, the
+  learning rate inside the velocity. ``optax.sgd(lr, momentum=ρ)`` keeps a trace of gradients
+  mₜ = gₜ + ρmₜ₋₁ and steps −λₜmₜ, the rate outside. They agree for a constant rate and differ
+  under a schedule. (Eq 64 writes ρ∇θₜ on the right with ∇θₜ = θₜ − θₜ₋₁ — the very update being
+  computed; the previous update ∇θₜ₋₁ is what is meant, as in Rumelhart et al. 1986.)
+- :func:`adagrad` (eq 65): θₜ = θₜ₋₁ − ρ gₜ / √(Σ_{τ≤t} g_τ²), the sum starting at zero and
+  including gₜ, with no ε. ``optax.adagrad`` starts the sum at ``initial_accumulator_value=0.1``
+  and puts ε = 1e-7 *inside* the root; with both set to 0 it is the notes' formula. Our optional
+  ``eps`` is Duchi et al.'s δ, added *outside* the root. A coordinate whose gradients were all
+  zero so far gets update 0 (0/0 read as 0, as optax does).
+- :func:`adadelta` (eq 66–69) has no learning rate; ``optax.adadelta(learning_rate=1.0, rho,
+  eps)`` is the same formula. The notes give no values for ρ and ε; our defaults are Zeiler
+  (2012)'s ρ = 0.95, ε = 1e-6 (optax's default ρ is 0.9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxnn.errors import JaxnnError, check_range
+
+Array = jax.Array
+LearningRate = float | Callable[[Array], Array]
+
+
+class SgdState(NamedTuple):
+    """Step counter t (for learning-rate schedules)."""
+
+    count: Array
+
+
+class MomentumState(NamedTuple):
+    """Step counter and the previous update Δθₜ₋₁ (same pytree as the params)."""
+
+    count: Array
+    delta: optax.Updates
+
+
+class AdaGradState(NamedTuple):
+    """Step counter and the running sum Σ_τ g_τ² (same pytree as the params)."""
+
+    count: Array
+    sum_sq: optax.Updates
+
+
+class AdaDeltaState(NamedTuple):
+    """The moving averages E(g²)ₜ and E(Δθ²)ₜ of eq 66 and 68 (same pytree as the params)."""
+
+    e_g2: optax.Updates
+    e_dx2: optax.Updates
+
+
+def _check_lr(learning_rate: LearningRate) -> Callable[[Array], Array]:
+    """Validate a float rate (≥ 0) and return it as a schedule."""
+    if callable(learning_rate):
+        return learning_rate
+    if not isinstance(learning_rate, (int, float)) or learning_rate < 0:
+        raise JaxnnError(f"learning_rate must be a number >= 0 or a schedule; got {learning_rate!r}")
+    return lambda count: learning_rate
+
+
+def _zeros(params):
+    return jax.tree.map(jnp.zeros_like, params)
+
+
+def _count0() -> Array:
+    return jnp.zeros([], jnp.int32)
+
+
+def sgd(learning_rate: LearningRate) -> optax.GradientTransformation:
+    """Gradient descent θₜ = θₜ₋₁ − λ gₜ (eq 61–63).
+
+    Batch, mini-batch or per-sample SGD depending on what ``g`` is averaged over — chosen by
+    the data feeding (``batch_size`` of :func:`jaxnn.train.fit`), not here.
+
+    Args:
+        learning_rate: λ ≥ 0, or a schedule ``step -> λ``.
+
+    Returns:
+        a ``GradientTransformation`` with state :class:`SgdState`; ``update(g, state)``
+        returns −λₜ g (same pytree as g).
+    """
+    lr = _check_lr(learning_rate)
+
+    def init(params):
+        return SgdState(_count0())
+
+    def update(grads, state, params=None):
+        rate = lr(state.count)
+        updates = jax.tree.map(lambda g: -rate * g, grads)
+        return updates, SgdState(state.count + 1)
+
+    return optax.GradientTransformation(init, update)
+
+
+def momentum(learning_rate: LearningRate, rho: float = 0.9) -> optax.GradientTransformation:
+    """Momentum (eq 64): Δθₜ = ρ Δθₜ₋₁ − λₜ gₜ, θₜ = θₜ₋₁ + Δθₜ, with Δθ₀ = 0.
+
+    ρ = 0.9 is the value the notes give ("通常设为0.9"). See the module docstring for how this
+    differs from ``optax.sgd(lr, momentum=ρ)`` under a schedule.
+
+    Args:
+        learning_rate: λ ≥ 0, or a schedule ``step -> λ``.
+        rho: momentum factor ρ in [0, 1).
+
+    Returns:
+        a ``GradientTransformation`` with state :class:`MomentumState`.
+    """
+    lr = _check_lr(learning_rate)
+    check_range(rho, 0.0, 1.0, "momentum rho")
+
+    def init(params):
+        return MomentumState(_count0(), _zeros(params))
+
+    def update(grads, state, params=None):
+        rate = lr(state.count)
+        delta = jax.tree.map(lambda d, g: rho * d - rate * g, state.delta, grads)
+        return delta, MomentumState(state.count + 1, delta)
+
+    return optax.GradientTransformation(init, update)
+
+
+def adagrad(learning_rate: LearningRate, eps: float = 0.0) -> optax.GradientTransformation:
+    """AdaGrad (eq 65): θₜ = θₜ₋₁ − ρ gₜ / (√(Σ_{τ=1}^t g_τ²) + eps), eps = 0 in the notes.
+
+    Args:
+        learning_rate: the notes' initial rate ρ ≥ 0, or a schedule.
+        eps: ≥ 0, Duchi et al. (2011)'s δ added outside the root (not in the notes). With
+            eps = 0, a coordinate with Σ g² = 0 gets update 0.
+
+    Returns:
+        a ``GradientTransformation`` with state :class:`AdaGradState`.
+    """
+    lr = _check_lr(learning_rate)
+    if eps < 0:
+        raise JaxnnError(f"adagrad eps must be >= 0; got {eps!r}")
+
+    def init(params):
+        return AdaGradState(_count0(), _zeros(params))
+
+    def step(g, s, rate):
+        root = jnp.sqrt(s) + eps
+        safe = jnp.where(root > 0, root, 1.0)
+        return jnp.where(root > 0, -rate * g / safe, 0.0)
+
+    def update(grads, state, params=None):
+        rate = lr(state.count)
+        sum_sq = jax.tree.map(lambda s, g: s + g * g, state.sum_sq, grads)
+        updates = jax.tree.map(lambda g, s: step(g, s, rate), grads, sum_sq)
+        return updates, AdaGradState(state.count + 1, sum_sq)
+
+    return optax.GradientTransformation(init, update)
+
+
+def adadelta(rho: float = 0.95, eps: float = 1e-6) -> optax.GradientTransformation:
+    """AdaDelta (eq 66–69), no learning rate:
+
+        E(g²)ₜ  = ρ E(g²)ₜ₋₁ + (1 − ρ) gₜ²                         (66)
+        Δθₜ     = −√(E(Δθ²)ₜ₋₁ + ε) / √(E(g²)ₜ + ε) · gₜ           (67)
+        E(Δθ²)ₜ = ρ E(Δθ²)ₜ₋₁ + (1 − ρ) Δθₜ²                        (68)
+        θₜ      = θₜ₋₁ + Δθₜ                                        (69)
+
+    with both averages starting at 0. The notes give no ρ, ε; defaults are Zeiler (2012)'s.
+
+    Args:
+        rho: decay constant ρ in [0, 1).
+        eps: ε > 0 inside both roots (with E(Δθ²)₀ = 0 the first step is √ε/√(…) · g).
+
+    Returns:
+        a ``GradientTransformation`` with state :class:`AdaDeltaState`.
+    """
+    check_range(rho, 0.0, 1.0, "adadelta rho")
+    if not eps > 0:
+        raise JaxnnError(f"adadelta eps must be > 0; got {eps!r}")
+
+    def init(params):
+        return AdaDeltaState(_zeros(params), _zeros(params))
+
+    def update(grads, state, params=None):
+        e_g2 = jax.tree.map(lambda e, g: rho * e + (1 - rho) * g * g, state.e_g2, grads)
+        dx = jax.tree.map(lambda g, eg, ex: -jnp.sqrt(ex + eps) / jnp.sqrt(eg + eps) * g,
+                          grads, e_g2, state.e_dx2)
+        e_dx2 = jax.tree.map(lambda e, d: rho * e + (1 - rho) * d * d, state.e_dx2, dx)
+        return dx, AdaDeltaState(e_g2, e_dx2)
+
+    return optax.GradientTransformation(init, update)
+
+
+#: Factories by name, for experiments and the CLI.
+OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
+    "sgd": sgd, "momentum": momentum, "adagrad": adagrad, "adadelta": adadelta,
+}
