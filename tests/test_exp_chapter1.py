@@ -25,3 +25,15 @@ def test_bp_example_smoke(tmp_path, monkeypatch):
     assert m["reproduced_output_first"] == 36 and m["reproduced_simultaneous"] < 20
     assert m["w1_plus"] == pytest.approx(r["reference"]["w1_plus"], abs=5e-7)
     assert m["E_after_1001_output_first"] < 1e-3 < m["E_total"]
+
+
+def test_perceptron_smoke(tmp_path, monkeypatch):
+    r = _run("perceptron", {"max_epochs": 20, "n_separable": 40, "gap": 0.3}, tmp_path,
+             monkeypatch)
+    m = r["metrics"]
+    for name in ("and", "or", "separable", "iris"):
+        assert m[f"{name}_converged"] == 1 and m[f"{name}_train_accuracy"] == 1
+        assert 0 < m[f"{name}_mistakes"] <= m[f"{name}_novikoff_bound"]
+    assert m["xor_converged"] == 0 and m["xor_separable"] == 0
+    assert m["xor_train_accuracy"] <= r["reference"]["xor_train_accuracy"]
+    assert len(r["plots"]) == 4

@@ -134,3 +134,11 @@ def test_bad_inputs_raise():
         pc.novikoff_bound(X4, Y_XOR, jnp.array([1.0, 1.0, -1.5]))
     with pytest.raises(JaxnnError, match="max_epochs"):
         pc.fit(X4, Y_AND, max_epochs=0)
+
+
+def test_epoch_trace_xor_cycles_back_to_zero():
+    ws, wrong = pc.epoch_trace(pc.init(None, 2), X4, Y_XOR)
+    np.testing.assert_array_equal(wrong, [1, 1, 1, 1])
+    np.testing.assert_array_equal(ws, [[0, 0, -1], [0, 1, 0], [1, 1, 1], [0, 0, 0]])
+    w_ref, _ = _reference_perceptron(X4, Y_XOR, 1)
+    np.testing.assert_array_equal(ws[-1], w_ref)

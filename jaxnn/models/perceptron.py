@@ -134,16 +134,18 @@ def fit(x, y, *, max_epochs: int = 100, params=None) -> PerceptronFit:
     return _fit(params, augment(x), jnp.asarray(y, x.dtype), max_epochs=int(max_epochs))
 
 
+def _sample(w, xy):
+    """One step of the algorithm box: update on a mistake (y ŵᵀx̂ ≤ 0)."""
+    xi, yi = xy
+    wrong = yi * (w @ xi) <= 0
+    return jnp.where(wrong, w + yi * xi, w), wrong.astype(jnp.int32)
+
+
 @partial(jax.jit, static_argnames=("max_epochs",))
 def _fit(params, xa, y, *, max_epochs):
-    def sample(w, xy):
-        xi, yi = xy
-        wrong = yi * (w @ xi) <= 0
-        return jnp.where(wrong, w + yi * xi, w), wrong.astype(jnp.int32)
-
     def epoch(state):
         w, hist, t, _ = state
-        w, wrong = lax.scan(sample, w, (xa, y))
+        w, wrong = lax.scan(_sample, w, (xa, y))
         k = jnp.sum(wrong)
         return w, hist.at[t].set(k), t + 1, k
 
@@ -155,6 +157,26 @@ def _fit(params, xa, y, *, max_epochs):
     start = (params["w"], hist0, jnp.int32(0), jnp.int32(1))
     w, hist, t, k = lax.while_loop(more, epoch, start)
     return PerceptronFit({"w": w}, hist, t, k == 0, jnp.sum(hist))
+
+
+def epoch_trace(params, x, y) -> tuple[jax.Array, jax.Array]:
+    """One epoch of the algorithm, keeping ŵ after every sample (for plots and checks).
+
+    **Arguments:** `params`: ``{"w": (n + 1,)}``; `x`: (N, n); `y`: (N,) ±1.
+
+    **Returns:** ``(w_after (N, n + 1), mistake (N,) int32)``.
+    """
+    _check_x(params, x)
+    _check_labels(y)
+    check_same_leading({"x": x, "y": y})
+    xa = augment(jnp.asarray(x, params["w"].dtype))
+
+    def body(w, xy):
+        w, wrong = _sample(w, xy)
+        return w, (w, wrong)
+
+    _, (ws, wrong) = lax.scan(body, params["w"], (xa, jnp.asarray(y, xa.dtype)))
+    return ws, wrong
 
 
 class Novikoff(NamedTuple):
