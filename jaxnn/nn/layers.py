@@ -1,0 +1,106 @@
+"""Dense (fully connected) layer, dropout and embedding lookup.
+
+Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 121–122: a layer computes z = W a + b with W of
+shape (n_out, n_in) in the notes' orientation. Batched code computes ``x @ W.T + b`` for x of
+shape (..., n_in), which is the same thing row by row.
+
+Dropout (Srivastava et al. 2014, the "dropout" of the feedforward chapter's training tricks):
+``rate`` is the probability of *dropping* a unit. Kept units are scaled by 1/(1 − rate)
+("inverted" dropout) during training so that evaluation needs no rescaling: with
+``train=False`` dropout is the identity.
+
+The embedding lookup is the lookup table / projection matrix of the feedforward language
+model: row i of ``E`` (shape (|V|, d)) is the vector of word i.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn.errors import JaxnnError, ShapeError, check_ndim, check_range
+
+Array = jax.Array
+
+
+def dense(params: dict[str, Array], x: Array) -> Array:
+    """Affine layer z = W x + b applied to the last axis (eq 121).
+
+    Args:
+        params: ``{"W": (n_out, n_in), "b": (n_out,)}`` floating arrays.
+        x: (..., n_in) floating array.
+
+    Returns:
+        (..., n_out) array, dtype of ``x @ W.T``.
+
+    Raises:
+        ShapeError: W is not 2-D, b is not (n_out,), or x's last axis is not n_in.
+    """
+    W, b = params["W"], params["b"]
+    check_ndim(W, 2, "dense W")
+    n_out, n_in = np.shape(W)
+    if np.shape(b) != (n_out,):
+        raise ShapeError(f"dense b must have shape ({n_out},) to match W {np.shape(W)}; "
+                         f"got {tuple(np.shape(b))}")
+    if np.ndim(x) < 1 or np.shape(x)[-1] != n_in:
+        raise ShapeError(f"dense input must have last axis {n_in} (W is {np.shape(W)}); "
+                         f"got x of shape {tuple(np.shape(x))}")
+    return x @ W.T + b
+
+
+def dropout(x: Array, rate: float, *, key: Any = None, train: bool = False) -> Array:
+    """Inverted dropout: zero each entry with probability ``rate``, scale kept ones by 1/(1−rate).
+
+    E[dropout(x)] = x during training; at evaluation (``train=False``) the input is returned
+    unchanged, so no test-time rescaling is needed.
+
+    Args:
+        x: array of any shape, floating.
+        rate: probability of *dropping* a unit, a Python float in [0, 1).
+        key: ``jax.random`` key; required when ``train=True`` and ``rate > 0``.
+        train: apply the mask (True) or return ``x`` (False).
+
+    Returns:
+        array with the shape and dtype of ``x``.
+
+    Raises:
+        JaxnnError: ``rate`` outside [0, 1), or ``train=True`` with ``rate > 0`` and no key.
+    """
+    rate = float(rate)
+    check_range(rate, 0.0, 1.0, "dropout rate")
+    if not train or rate == 0.0:
+        return x
+    if key is None:
+        raise JaxnnError("dropout with train=True and rate > 0 needs a PRNG key; got key=None")
+    keep = 1.0 - rate
+    mask = jax.random.bernoulli(key, keep, jnp.shape(x))
+    return jnp.where(mask, x / jnp.asarray(keep, jnp.result_type(x)), jnp.zeros((), jnp.result_type(x)))
+
+
+def embedding(E: Array, ids: Array) -> Array:
+    """Look up rows of the embedding (lookup) matrix ``E`` for integer ``ids``.
+
+    Args:
+        E: (V, d) floating array; row i is the vector of token i.
+        ids: integer array of any shape (...), values in [0, V).
+
+    Returns:
+        (..., d) array, dtype of ``E``.
+
+    Raises:
+        ShapeError: E is not 2-D.
+        JaxnnError: ids are not integers, or (when concrete) fall outside [0, V).
+    """
+    check_ndim(E, 2, "embedding matrix E")
+    if not jnp.issubdtype(jnp.result_type(ids), jnp.integer):
+        raise JaxnnError(f"embedding ids must be integers; got dtype {jnp.result_type(ids)}")
+    if not isinstance(ids, jax.core.Tracer):
+        a = np.asarray(ids)
+        V = np.shape(E)[0]
+        if a.size and (a.min() < 0 or a.max() >= V):
+            raise JaxnnError(f"embedding ids must lie in [0, {V}); got min {a.min()}, "
+                             f"max {a.max()}")
+    return jnp.take(E, ids, axis=0)
