@@ -1,0 +1,295 @@
+"""Linear models of the notes: linear regression, logistic regression, softmax regression.
+
+Sources: Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 70–81 (linear regression, least squares,
+gradient descent), eq 82–92 (logistic regression), eq 93–104 (softmax regression).
+
+All three share one affine map, stored in the house orientation (the notes' augmented ŵ split
+into weight and bias)::
+
+    params = {"W": (n_out, n_in), "b": (n_out,)},    z = x @ W.T + b   for x: (B, n_in)
+
+with n_out = 1 for linear and logistic regression (their ``apply`` returns (B,)) and n_out = C
+for softmax regression. :func:`init` starts at zero, as the notes do (w₀ = 0, eq 81 and 92).
+
+**Column samples vs row batches.** The notes stack N samples as *columns* of the augmented
+X: (d + 1, N) whose first row is all ones (eq 76), and write the risk as ‖Xᵀŵ − y‖² (eq 75)
+and the solution ŵ = (XXᵀ)⁻¹Xy (eq 79). Here a batch is x: (N, d) with samples as *rows*, so
+the notes' X is ``concatenate([ones(N, 1), x], 1).T`` and ŵ = (b, w). :func:`least_squares`
+builds exactly that X and returns ``{"W": w[None, :], "b": [b]}``.
+
+Slips in the notes (the code follows autodiff):
+
+- eq 78: ∂‖Xᵀw − y‖²/∂w is 2X(Xᵀw − y); the notes drop the 2 (right only for ½‖·‖²).
+  The zero of the gradient, eq 79, is unaffected.
+- eq 81 and 92 *add* the gradient, w ← w + λ ∂R/∂w; that is ascent on the risk. Descent
+  subtracts it: w ← w − λ ∂R/∂w (:func:`gradient_descent`).
+- eq 95 writes softmax as wᵀx / exp(Σ wᵢᵀx); the exponential belongs on the numerator and
+  inside the sum: exp(w_cᵀx) / Σᵢ exp(wᵢᵀx) (eq 97 has it right).
+- eq 104 carries a 1/N that eq 98 (a sum) lacks and sums "i = 1 … C" over samples; we use the
+  batch mean throughout, so ∂J/∂w_c = −(1/N) Σᵢ xᵢ (I(yᵢ = c) − p(yᵢ = c | xᵢ)).
+
+The losses are batch means (empirical risk, eq 47), so learning rates do not scale with N;
+:mod:`jaxnn.derivations.linear` holds their closed-form gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from jaxnn.errors import (
+    JaxnnError,
+    ShapeError,
+    check_choice,
+    check_finite,
+    check_labels,
+    check_ndim,
+    check_positive,
+    check_same_leading,
+    check_shape,
+)
+from jaxnn.nn import losses
+from jaxnn.nn.activations import sigmoid, softmax
+
+Array = jax.Array
+Params = dict[str, Array]
+Batch = tuple[Array, Array]
+
+
+# --------------------------------------------------------------------------- shared affine map
+
+
+def init(key: Array | None, n_in: int, n_out: int = 1, *, dtype=jnp.float32) -> Params:
+    """Zero start w₀ = 0 (Qiu eq 81, 92); the losses here are convex, so zero is a fine start.
+
+    **Arguments:**
+
+    - `key`: unused (kept for the common ``init(key, ...)`` contract).
+    - `n_in`: int d, number of input features.
+    - `n_out`: int, 1 for linear/logistic regression and the SVM neuron, C for softmax.
+    - `dtype`: floating dtype of the parameters.
+
+    **Returns:** ``{"W": (n_out, n_in) zeros, "b": (n_out,) zeros}``.
+    """
+    check_positive(n_in, "n_in")
+    check_positive(n_out, "n_out")
+    return {"W": jnp.zeros((int(n_out), int(n_in)), dtype), "b": jnp.zeros((int(n_out),), dtype)}
+
+
+def _check_params(params: Params) -> None:
+    if not isinstance(params, dict) or set(params) != {"W", "b"}:
+        raise JaxnnError(f"params must be {{'W', 'b'}}; got {params!r:.80}")
+    check_ndim(params["W"], 2, "params['W']")
+    check_shape(params["b"], (params["W"].shape[0],), "params['b']")
+
+
+def affine(params: Params, x: Array) -> Array:
+    """z = x @ Wᵀ + b, the notes' wᵀx + b (eq 70) for a batch of row samples.
+
+    **Arguments:** `params`: ``{"W": (n_out, d), "b": (n_out,)}``; `x`: (B, d) float.
+
+    **Returns:** (B, n_out) in the dtype of ``x @ W.T``.
+    """
+    _check_params(params)
+    check_ndim(x, 2, "x")
+    check_shape(x, (None, params["W"].shape[1]), "x")
+    check_finite(x, "x")
+    return x @ params["W"].T + params["b"][None, :]
+
+
+def score(params: Params, x: Array) -> Array:
+    """The single output f(x) = wᵀx + b of a one-output model: (B, d) -> (B,)."""
+    if params["W"].shape[0] != 1:
+        raise ShapeError(f"a one-output model needs W of shape (1, d); got {params['W'].shape}")
+    return affine(params, x)[:, 0]
+
+
+def _check_batch(x: Array, y: Array, y_ndim: int = 1) -> None:
+    check_ndim(y, y_ndim, "y")
+    check_same_leading({"x": x, "y": y})
+    check_finite(y, "y")
+
+
+def _check_binary(y: Array, values: tuple[float, float], name: str) -> None:
+    """Raise unless concrete ``y`` takes only the two ``values`` (no-op under jit)."""
+    if isinstance(y, jax.core.Tracer):
+        return
+    a = np.asarray(y)
+    bad = a[~np.isin(a, values)]
+    if bad.size:
+        raise JaxnnError(f"{name} must be {values[0]:g} or {values[1]:g}; got {bad[:5].tolist()}"
+                         f" ({bad.size} bad)")
+
+
+# --------------------------------------------------------------------------- linear regression
+
+
+def regression_apply(params: Params, x: Array, *, key=None, train=False) -> Array:
+    """Linear regression f(x) = wᵀx + b (Qiu eq 70). (B, d) -> (B,); `key`, `train` unused."""
+    return score(params, x)
+
+
+def regression_loss(params: Params, batch: Batch, *, reduction: str = "mean") -> Array:
+    """Squared loss of eq 72–75 over the batch.
+
+    **Arguments:**
+
+    - `params`: ``{"W": (1, d), "b": (1,)}``.
+    - `batch`: ``(x (N, d) float, y (N,) float)``.
+    - `reduction`: ``"mean"`` (MSE, default: the empirical risk eq 47), ``"sum"`` (the notes'
+      R = ‖Xᵀŵ − y‖², eq 75) or ``"half_sum"`` (½‖Xᵀŵ − y‖², whose gradient is eq 78).
+
+    **Returns:** scalar.
+    """
+    x, y = batch
+    _check_batch(x, y)
+    return losses.squared_error(regression_apply(params, x), y, reduction)
+
+
+def design_matrix(x: Array) -> Array:
+    """The notes' augmented X of eq 76 from a row batch: (N, d) -> (d + 1, N), first row ones."""
+    check_ndim(x, 2, "x")
+    x = jnp.asarray(x)
+    return jnp.concatenate([jnp.ones((x.shape[0], 1), x.dtype), x], axis=1).T
+
+
+def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | None = None) -> Params:
+    """Least-squares estimate ŵ = (XXᵀ)⁻¹Xy (Qiu eq 79–80), or a stable ``lstsq`` solve.
+
+    ``method="normal"`` solves the normal equations XXᵀŵ = Xy (eq 79) and raises if XXᵀ is
+    singular (rank < d + 1, i.e. the features plus the constant are linearly dependent, the
+    condition eq 80's text states). Forming XXᵀ squares the condition number, so for
+    ill-conditioned data ``method="lstsq"`` (SVD of Xᵀ, minimum-norm solution when rank
+    deficient) is the stable path.
+
+    **Arguments:**
+
+    - `x`: (N, d) float row samples; `y`: (N,) float targets.
+    - `method`: ``"normal"`` or ``"lstsq"``.
+    - `rcond`: cut-off for small singular values (``lstsq`` and the rank test; None = N·eps).
+
+    **Returns:** ``{"W": (1, d), "b": (1,)}`` in the dtype of ``x``.
+
+    **Raises:** :class:`JaxnnError` naming the rank and condition number when ``method="normal"``
+    and XXᵀ is singular; shape errors for mismatched x, y; errors for non-finite values.
+    """
+    check_choice(method, ("normal", "lstsq"), "method")
+    check_ndim(x, 2, "x")
+    _check_batch(x, y)
+    check_finite(x, "x")
+    X = design_matrix(x)  # (d + 1, N)
+    if method == "normal":
+        gram = X @ X.T  # (d + 1, d + 1) = Σᵢ x̂ᵢ x̂ᵢᵀ, eq 80
+        g = np.asarray(gram, np.float64)
+        s = np.linalg.svd(g, compute_uv=False)
+        tol = s[0] * max(g.shape) * np.finfo(np.asarray(gram).dtype).eps if rcond is None else s[0] * rcond
+        rank = int(np.sum(s > tol))
+        if rank < g.shape[0]:
+            cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
+            raise JaxnnError(
+                f"XXᵀ is singular: rank {rank} < {g.shape[0]} (d + 1 with the bias row), condition"
+                f" number {cond:.3g}; some features are linearly dependent. Use method='lstsq'"
+                " for the minimum-norm solution.")
+        w_hat = jnp.linalg.solve(gram, X @ y)
+    else:
+        w_hat = jnp.linalg.lstsq(X.T, y, rcond=rcond)[0]
+    return {"W": w_hat[None, 1:], "b": w_hat[:1]}
+
+
+# --------------------------------------------------------------------------- logistic regression
+
+
+def logistic_apply(params: Params, x: Array, *, key=None, train=False) -> Array:
+    """P(y = 1 | x) = σ(wᵀx + b) (Qiu eq 83). (B, d) -> (B,) probabilities; `key`, `train` unused."""
+    return sigmoid(score(params, x))
+
+
+def logistic_loss(params: Params, batch: Batch) -> Array:
+    """Cross-entropy risk of eq 84, averaged over the batch, from the logits (stable).
+
+    **Arguments:** `params`: ``{"W": (1, d), "b": (1,)}``; `batch`: ``(x (N, d), y (N,))`` with
+    y ∈ {0, 1} (any float or int dtype).
+
+    **Returns:** scalar; its gradient is (1/N) Σᵢ (σ(zᵢ) − yᵢ) x̂ᵢ (eq 91 over N).
+    """
+    x, y = batch
+    _check_batch(x, y)
+    _check_binary(y, (0, 1), "logistic labels y")
+    z = score(params, x)
+    return losses.binary_cross_entropy_with_logits(z, jnp.asarray(y, z.dtype))
+
+
+# --------------------------------------------------------------------------- softmax regression
+
+
+def softmax_logits(params: Params, x: Array) -> Array:
+    """z = Wx + b for each row (the notes' z = Wᵀx with W = [w₁ … w_C], eq 97): (B, d) -> (B, C)."""
+    return affine(params, x)
+
+
+def softmax_apply(params: Params, x: Array, *, key=None, train=False) -> Array:
+    """ŷ = softmax(z) (Qiu eq 97, not eq 95's slip). (B, d) -> (B, C) rows summing to 1."""
+    return softmax(softmax_logits(params, x), axis=-1)
+
+
+def softmax_loss(params: Params, batch: Batch) -> Array:
+    """Cross-entropy J(W) of eq 98, averaged over the batch (stable log-softmax).
+
+    **Arguments:** `params`: ``{"W": (C, d), "b": (C,)}``; `batch`: ``(x (N, d), y (N,) int in
+    [0, C))``.
+
+    **Returns:** scalar; its gradient is −(1/N) Σᵢ xᵢ (1{yᵢ = c} − p_c(xᵢ)) (eq 104).
+    """
+    x, y = batch
+    check_ndim(y, 1, "y")
+    check_same_leading({"x": x, "y": y})
+    check_labels(y, params["W"].shape[0], "y")
+    return losses.cross_entropy(softmax_logits(params, x), y)
+
+
+# --------------------------------------------------------------------------- gradient descent
+
+
+def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, batch: Batch, *,
+                     steps: int, learning_rate: float | None = None,
+                     optimizer: optax.GradientTransformation | None = None) -> tuple[Params, Array]:
+    """Full-batch gradient descent w ← w − λ ∇R(w) (eq 81 with the sign corrected), jitted,
+    with ``lax.scan`` over the steps.
+
+    **Arguments:**
+
+    - `loss_fn`: ``loss_fn(params, batch) -> scalar`` (e.g. :func:`regression_loss`).
+    - `params`: start pytree (e.g. :func:`init`'s zeros).
+    - `batch`: ``(x, y)`` arrays, the whole training set.
+    - `steps`: int ≥ 1, number of updates.
+    - `learning_rate`: λ > 0 for plain ``optax.sgd``; or give `optimizer` instead.
+    - `optimizer`: any ``optax.GradientTransformation`` (e.g. ``jaxnn.optim.sgd``).
+
+    **Returns:** ``(params, losses)``: the final pytree and the (steps,) loss *before* each update.
+    """
+    check_positive(steps, "steps")
+    if (learning_rate is None) == (optimizer is None):
+        raise JaxnnError("give exactly one of learning_rate and optimizer")
+    if optimizer is None:
+        check_positive(learning_rate, "learning_rate")
+        optimizer = optax.sgd(learning_rate)
+    loss_fn(params, batch)  # validate the inputs eagerly, before tracing
+    return _scan_gd(loss_fn, optimizer, int(steps), params, batch)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _scan_gd(loss_fn, optimizer, steps, params, batch):
+    def step(carry, _):
+        p, state = carry
+        value, grads = jax.value_and_grad(loss_fn)(p, batch)
+        updates, state = optimizer.update(grads, state, p)
+        return (optax.apply_updates(p, updates), state), value
+
+    (params, _), values = lax.scan(step, (params, optimizer.init(params)), None, length=steps)
+    return params, values

@@ -1,0 +1,112 @@
+"""The support-vector neuron: one linear unit trained with the hinge loss and L2 "forgetting".
+
+Source: the supplementary lecture notes on the neuron as a classifier (神经网络补充, §2b–c),
+and Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 57–58 (hinge loss), eq 49–50 (structural risk).
+
+The neuron computes a decision score f(x) = wᵀx + b (no squashing: a score, not a
+probability) and predicts sign(f). It is trained on the max-margin hinge loss
+
+    J(W, b) = (1/N) Σᵢ max(0, 1 − yᵢ f(xᵢ)) + λ · ½‖W‖²,    yᵢ ∈ {−1, +1},
+
+which punishes not only wrong answers but also right answers closer than 1 to the boundary.
+
+**Regularization as gradual forgetting.** The penalty's gradient is λW, so one gradient step
+with rate η is
+
+    W ← W − η(∇_W hinge + λW) = (1 − ηλ) W − η ∇_W hinge,
+
+i.e. every step first multiplies the weights by (1 − ηλ) — a synapse that the data stop
+reinforcing decays geometrically, W_t = (1 − ηλ)ᵗ W₀ — then adds what the data teach.
+:func:`forgetting_step` writes that update out; the tests check it equals one ``optax.sgd`` step
+on :func:`loss` and ``optax.add_decayed_weights(λ)`` + SGD on the hinge alone. The bias b is
+not penalised (does not forget).
+
+Convention: the notes write the penalty as λ‖w‖² (no ½); its step factor would be (1 − 2ηλ).
+We use λ·½‖W‖² (= λ·``jaxnn.nn.losses.l2_penalty``) so that λ is optax's weight-decay rate
+and the factor is (1 − ηλ); the notes' λ equals our λ/2.
+
+Parameters: ``{"W": (1, d), "b": (1,)}`` from :func:`jaxnn.models.linear.init`.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxnn.errors import check_positive
+from jaxnn.models import linear
+from jaxnn.nn import losses
+
+Array = jax.Array
+Params = dict[str, Array]
+
+init = linear.init  # zeros {"W": (1, d), "b": (1,)} for n_out = 1
+
+
+def decision(params: Params, x: Array) -> Array:
+    """Decision score f(x) = wᵀx + b. ``x``: (B, d) float -> (B,)."""
+    return linear.score(params, x)
+
+
+def apply(params: Params, x: Array, *, key=None, train=False) -> Array:
+    """Predicted class sign(f(x)) as ±1, with f = 0 assigned to −1 (as Qiu eq 82 and 114).
+
+    **Arguments:** `params` ``{"W": (1, d), "b": (1,)}``; `x` (B, d) float; `key`, `train` unused.
+
+    **Returns:** (B,) array of ±1 in the dtype of the score.
+    """
+    f = decision(params, x)
+    return jnp.where(f > 0, 1.0, -1.0).astype(f.dtype)
+
+
+def loss(params: Params, batch, *, lam: float = 0.0) -> Array:
+    """Mean hinge loss plus λ·½‖W‖² (see the module docstring for the ½).
+
+    **Arguments:**
+
+    - `params`: ``{"W": (1, d), "b": (1,)}``.
+    - `batch`: ``(x (N, d) float, y (N,) float in {−1, +1})``.
+    - `lam`: λ ≥ 0, the forgetting rate per unit learning rate (default 0: no penalty).
+
+    **Returns:** scalar.
+
+    **Raises:** :class:`jaxnn.errors.JaxnnError` if y has values other than ±1, shapes differ,
+    inputs are non-finite or λ < 0.
+    """
+    check_positive(lam, "lam", strict=False)
+    x, y = batch
+    linear._check_batch(x, y)
+    linear._check_binary(y, (-1, 1), "hinge labels y")
+    f = decision(params, x)
+    return losses.hinge(f, jnp.asarray(y, f.dtype)) + lam * losses.l2_penalty(params)
+
+
+def forgetting_step(params: Params, batch, *, learning_rate: float, lam: float) -> Params:
+    """One explicit SGD step: W ← (1 − ηλ)W − η∇_W hinge, b ← b − η∇_b hinge.
+
+    **Arguments:** `params`, `batch` as in :func:`loss`; `learning_rate` η > 0; `lam` λ ≥ 0.
+
+    **Returns:** the updated ``{"W": (1, d), "b": (1,)}``.
+    """
+    check_positive(learning_rate, "learning_rate")
+    g = jax.grad(loss)(params, batch, lam=0.0)  # data term only
+    decay = 1.0 - learning_rate * lam
+    return {"W": decay * params["W"] - learning_rate * g["W"],
+            "b": params["b"] - learning_rate * g["b"]}
+
+
+def support_vectors(params: Params, x: Array, y: Array, *, tol: float = 1e-3) -> Array:
+    """Samples on or inside the margin, yᵢ f(xᵢ) ≤ 1 + tol: the only ones with a non-zero
+    hinge subgradient, so the only ones that shape the boundary.
+
+    **Arguments:** `params`; `x` (N, d); `y` (N,) in {−1, +1}; `tol` ≥ 0 slack for "on the margin".
+
+    **Returns:** (N,) bool mask.
+    """
+    check_positive(tol, "tol", strict=False)
+    return y * decision(params, x) <= 1.0 + tol
+
+
+def margin_width(params: Params) -> Array:
+    """Distance 2/‖w‖ between the hyperplanes f = +1 and f = −1 (scalar)."""
+    return 2.0 / jnp.linalg.norm(params["W"])
