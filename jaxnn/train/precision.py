@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxnn.errors import JaxnnError, check_choice
+from jaxnn.train.step import as_keyed
 
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
@@ -61,7 +62,10 @@ def check_supported(policy: Policy, backend: str | None = None) -> None:
 
 
 def with_policy(loss_fn: Callable[..., Any], policy: Policy) -> Callable[..., Any]:
-    """Wrap ``loss_fn(params, batch, *args) -> loss | (loss, aux)`` to run under ``policy``.
+    """Wrap ``loss_fn(params, batch[, key]) -> loss | (loss, aux)`` to run under ``policy``.
+
+    The result is a ``(params, batch, key=None)`` function, ready for
+    :func:`jaxnn.train.make_train_step` and :func:`jaxnn.train.fit`.
 
     Floating leaves of ``params`` and ``batch`` are cast to ``policy.compute_dtype``; the
     loss (and floating aux leaves) come back in ``policy.output_dtype``. Integer leaves (labels)
@@ -73,9 +77,10 @@ def with_policy(loss_fn: Callable[..., Any], policy: Policy) -> Callable[..., An
     if policy.compute_dtype == "float32":
         return loss_fn
 
-    def wrapped(params, batch, *args, **kwargs):
-        out = loss_fn(_cast_floating(params, compute), _cast_floating(batch, compute),
-                      *args, **kwargs)
+    keyed = as_keyed(loss_fn)
+
+    def wrapped(params, batch, key=None):
+        out = keyed(_cast_floating(params, compute), _cast_floating(batch, compute), key)
         return _cast_floating(out, output)
 
     wrapped.__doc__ = f"{loss_fn.__doc__ or ''}\n\n(computed in {policy.compute_dtype})"

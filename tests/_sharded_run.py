@@ -1,0 +1,38 @@
+"""Train the digits MLP with jaxnn's train step on an N-device mesh; print the final params.
+
+Run as a subprocess by tests/test_parallel.py, because the number of (forced host) devices
+is fixed when JAX starts: ``python tests/_sharded_run.py N OUT.npz``.
+"""
+
+import os
+import sys
+
+n_dev = int(sys.argv[1])
+os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={n_dev}"
+
+import functools  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+from jaxnn.data import digits  # noqa: E402
+from jaxnn.models import mlp  # noqa: E402
+from jaxnn.train import make_train_step, parallel  # noqa: E402
+
+assert len(jax.devices()) == n_dev, jax.devices()
+ds = digits()
+x, y = ds.x_train[:512], ds.y_train[:512]
+params = mlp.init(jax.random.key(0), (64, 32, 10))
+loss = functools.partial(mlp.loss, activations="tanh")
+opt = optax.sgd(0.1, momentum=0.9)
+step = make_train_step(loss, opt)
+mesh = parallel.make_mesh()
+params = parallel.replicate(params, mesh)
+state = parallel.replicate(opt.init(params), mesh)
+for i in range(25):
+    sl = slice((i * 64) % 512, (i * 64) % 512 + 64)
+    batch = parallel.shard_batch((x[sl], y[sl]), mesh)
+    params, state, l, _ = step(params, state, batch, jax.random.key(i))
+assert len(params["W1"].sharding.device_set) == n_dev
+np.savez(sys.argv[2], **{k: np.asarray(v) for k, v in params.items()}, loss=float(l))
