@@ -48,7 +48,8 @@ def dense(params: dict[str, Array], x: Array) -> Array:
     if np.ndim(x) < 1 or np.shape(x)[-1] != n_in:
         raise ShapeError(f"dense input must have last axis {n_in} (W is {np.shape(W)}); "
                          f"got x of shape {tuple(np.shape(x))}")
-    return x @ W.T + b
+    z = x @ W.T
+    return z + jnp.broadcast_to(b, z.shape)  # explicit: the suite forbids rank promotion
 
 
 def dropout(x: Array, rate: float, *, key: Any = None, train: bool = False) -> Array:

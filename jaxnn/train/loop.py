@@ -198,7 +198,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
         checkpoint_dir: str | Path | None = None, checkpoint_every: int = 1,
         log_path: str | Path | None = None, progress: bool = True, desc: str = "",
         step_fn: StepFn | None = None, scan: bool = True, eval_batch_size: int | None = 4096,
-        opt_state: Any = None) -> FitResult:
+        opt_state: Any = None, callback: Callable[[dict[str, Any]], None] | None = None
+        ) -> FitResult:
     """Train ``params`` for ``epochs`` epochs of (mini-)batch gradient descent.
 
     Args:
@@ -229,6 +230,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
         scan: run each epoch as one jitted ``lax.scan`` (default) or a Python loop of steps.
         eval_batch_size: chunk size for the validation pass (``None`` = all at once).
         opt_state: initial optimizer state (default ``optimizer.init(params)``).
+        callback: called with each epoch's history record after it is logged and
+            checkpointed (plotting, custom logging, tests that interrupt a run).
 
     Returns:
         :class:`FitResult`.
@@ -276,12 +279,14 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             if not np.all(np.isfinite(losses)):
                 bad = int(np.argmin(np.isfinite(losses)))
                 where = f"; last good checkpoint: {ckpt.directory}" if ckpt else ""
-                raise JaxnnError(f"training loss became {losses[bad]} at epoch {epoch}, step "
+                raise JaxnnError(f"training loss became NaN/inf ({losses[bad]}) at epoch {epoch}, step "
                                  f"{bad + 1} of {len(losses)}: stopped{where}")
             st = {**st, "params": new_p, "opt_state": new_s}
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(losses.mean())}
             if valid_fn is not None:
-                record.update(evaluate(valid_fn, st["params"], valid_data, eval_batch_size))
+                metrics = evaluate(valid_fn, st["params"], valid_data, eval_batch_size)
+                record["valid_loss"] = metrics.pop("valid_loss")
+                record.update(metrics)
             record["time_s"] = time.perf_counter() - t0
             history.append(record)
             _track_best(st, meta, record, patience)
@@ -293,6 +298,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             if ckpt is not None and (epoch % checkpoint_every == 0 or epoch == epochs
                                      or meta["stopped_early"]):
                 ckpt.save(epoch, st, meta)
+            if callback is not None:
+                callback(record)
     finally:
         bar.close()
         if ckpt is not None:
