@@ -37,3 +37,15 @@ def test_perceptron_smoke(tmp_path, monkeypatch):
     assert m["xor_converged"] == 0 and m["xor_separable"] == 0
     assert m["xor_train_accuracy"] <= r["reference"]["xor_train_accuracy"]
     assert len(r["plots"]) == 4
+
+
+def test_xor_smoke(tmp_path, monkeypatch):
+    r = _run("xor", {"steps": 300, "seeds": 4, "hidden": [4], "lr": 0.05}, tmp_path,
+             monkeypatch)
+    m = r["metrics"]
+    assert m["threshold_xor_accuracy"] == 0 and m["threshold_xnor_accuracy"] == 1
+    assert m["threshold_negated_xor_accuracy"] == 1
+    assert r["extra"]["truth_table"][1] == [0, 1, 0, 1, 0]
+    assert 0 <= m["mlp_2_4_1_success_rate"] <= 1
+    assert m["mlp_2_4_1_median_final_loss"] < 0.69  # below chance-level BCE ln 2
+    assert len(r["plots"]) == 3
