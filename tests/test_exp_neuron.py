@@ -7,21 +7,7 @@ import pytest
 from experiments._base import execute, load
 
 
-def _run(name, config, tmp_path, monkeypatch):
-    module = load(name)
-    monkeypatch.setattr(module, "QUICK", config)
-    record = execute(name, quick=True, out=tmp_path, seed=0)
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["experiment"] == name and saved["metrics"] == record["metrics"]
-    assert saved["plots"]
-    for plot in saved["plots"]:
-        assert (tmp_path / plot).stat().st_size > 1000
-    return saved
-
-
-def test_neuron_smoke(tmp_path, monkeypatch):
-    r = _run("neuron", {"points": 41, "x_max": 4.0, "depth": 3}, tmp_path, monkeypatch)
-    m, ref = r["metrics"], r["reference"]
+def _check_neuron(m, ref, extra):
     assert m["sigmoid_prime_max"] == ref["sigmoid_prime_max"] == 0.25
     assert m["tanh_prime_max"] == ref["tanh_prime_max"] == 1.0
     assert m["tanh_identity_max_abs_err"] < 1e-14
@@ -31,13 +17,25 @@ def test_neuron_smoke(tmp_path, monkeypatch):
     assert m["relu_prime_at_0"] == m["relu_prime_at_0_jax_grad"] == 0.0
     assert ref["relu_prime_at_0"] == 1.0  # the notes' figure 15
     assert m["sigmoid_chain_bound_3_layers"] == pytest.approx(1 / 64)
+    assert 0 < m["sigmoid_chain_grad_max_3_layers"] <= 1 / 64
 
 
-def test_chain_rule_smoke(tmp_path, monkeypatch):
-    r = _run("chain-rule", {}, tmp_path, monkeypatch)
-    m, ref = r["metrics"], r["reference"]
+def _check_chain_rule(m, ref, extra):
     assert m["max_abs_diff_vs_jax_grad"] == 0.0
     for k in ("f", "df_dx", "df_dy", "df_dz", "L", "dL_da", "dL_db", "dL_dc"):
         assert m[k] == ref[k], k
     assert (m["f"], m["df_dx"], m["df_dz"]) == (-12.0, -4.0, 3.0)  # the notes' point (−2, 5, −4)
-    assert "| q | x | -2 | -4 | 1 | -4 |" in r["extra"]["tables"]["f"]
+    assert "| q | x | -2 | -4 | 1 | -4 |" in extra["tables"]["f"]
+
+
+@pytest.mark.parametrize("name, config, check", [
+    ("neuron", {"points": 41, "x_max": 4.0, "depth": 3}, _check_neuron),
+    ("chain-rule", {}, _check_chain_rule),
+])
+def test_experiment_smoke(name, config, check, tmp_path, monkeypatch):
+    monkeypatch.setattr(load(name), "QUICK", config)
+    record = execute(name, quick=True, out=tmp_path, seed=0)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["metrics"] == record["metrics"] and saved["mode"] == "quick"
+    assert saved["plots"] and all((tmp_path / p).stat().st_size > 1000 for p in saved["plots"])
+    check(saved["metrics"], saved["reference"], saved["extra"])
