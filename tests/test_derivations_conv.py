@@ -1,0 +1,140 @@
+"""CNN gradients by hand (Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 160–175) vs jax.grad, float64."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxnn.derivations import conv as D
+from jaxnn.models import lenet
+from jaxnn.nn import conv as C
+from jaxnn.nn import pooling as PL
+
+RTOL = 1e-10
+
+
+def rand(rng, *shape):
+    return jnp.asarray(rng.standard_normal(shape))
+
+
+@pytest.mark.parametrize("table", [None, C.lenet5_table()])
+def test_filter_and_bias_gradient_eq166_169(x64, table):
+    rng = np.random.default_rng(0)
+    x, W, b = rand(rng, 3, 6, 9, 8), rand(rng, 16, 6, 3, 4), rand(rng, 16)
+    R = rand(rng, 3, 16, 7, 5)                       # J = Σ R ⊙ Z, so δ = R
+
+    def J(W, b):
+        return jnp.sum(R * C.conv(x, W, b, table=table))
+
+    gW, gb = jax.grad(J, argnums=(0, 1))(W, b)
+    chex.assert_trees_all_close(D.grad_filter(x, R, table), gW, rtol=RTOL, atol=1e-12)
+    chex.assert_trees_all_close(D.grad_bias(R), gb, rtol=RTOL)
+
+
+def test_filter_gradient_eq166_literal_sum(x64):
+    # eq 166 as a loop: ∂J/∂W_ij = Σ_st X_{s−i+u, t−j+v} δ_st (1-based), one map, one sample
+    rng = np.random.default_rng(1)
+    X, d = rng.standard_normal((6, 7)), rng.standard_normal((4, 4))   # u = 3, v = 4
+    u, v = 3, 4
+    want = np.array([[sum(X[s - i + u - 1, t - j + v - 1] * d[s - 1, t - 1]
+                          for s in range(1, 5) for t in range(1, 5))
+                      for j in range(1, v + 1)] for i in range(1, u + 1)])
+    got = D.grad_filter(jnp.asarray(X)[None, None], jnp.asarray(d)[None, None])[0, 0]
+    np.testing.assert_allclose(np.asarray(got), want, rtol=RTOL)
+
+
+def test_error_through_conv_eq170_173(x64):
+    rng = np.random.default_rng(2)
+    x, W, R = rand(rng, 2, 6, 9, 9), rand(rng, 16, 6, 5, 5), rand(rng, 2, 16, 5, 5)
+    T = C.lenet5_table()
+    gx = jax.grad(lambda x: jnp.sum(R * C.conv(x, W, table=T)))(x)
+    chex.assert_trees_all_close(D.error_through_conv(R, W, T), gx, rtol=RTOL, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["avg", "sum"])
+def test_delta_of_conv_layer_from_subsampling_eq162_165(x64, kind):
+    # layer l: X = tanh(Z) with Z = conv output; layer l+1: Z' = w·down(X) + b; J = Σ R ⊙ Z'
+    rng = np.random.default_rng(3)
+    Z, w, b, R = rand(rng, 2, 4, 6, 8), rand(rng, 4), rand(rng, 4), rand(rng, 2, 4, 3, 4)
+
+    def J(Z):
+        return jnp.sum(R * PL.subsample({"w": w, "b": b}, jnp.tanh(Z), kind=kind))
+
+    got = D.delta_conv_from_subsample(R, Z, w, lambda z: 1 - jnp.tanh(z) ** 2, 2, kind)
+    chex.assert_trees_all_close(got, jax.grad(J)(Z), rtol=RTOL)
+
+
+@pytest.mark.parametrize("kind", ["avg", "sum", "max"])
+def test_subsampling_weight_gradient_eq174_175(x64, kind):
+    rng = np.random.default_rng(4)
+    X, R = rand(rng, 3, 5, 8, 6), rand(rng, 3, 5, 4, 3)
+    p = {"w": rand(rng, 5), "b": rand(rng, 5)}
+    g = jax.grad(lambda p: jnp.sum(R * PL.subsample(p, X, kind=kind)))(p)
+    chex.assert_trees_all_close(D.grad_subsample(X, R, 2, kind), g, rtol=RTOL)
+
+
+def test_delta_through_max_pool(x64):
+    rng = np.random.default_rng(5)
+    X, R = rand(rng, 2, 3, 6, 6), rand(rng, 2, 3, 3, 3)
+    g = jax.grad(lambda X: jnp.sum(R * PL.max_pool(X, 2)))(X)
+    chex.assert_trees_all_close(D.delta_max_pool(R, X, 2), g, rtol=RTOL)
+    # every region sends its whole error to exactly one input
+    nz = np.asarray(g != 0).reshape(2, 3, 3, 2, 3, 2).sum(axis=(3, 5))
+    assert np.all(nz == 1)
+
+
+def test_delta_through_max_pool_with_ties(x64):
+    X = jnp.asarray(np.kron(np.arange(4.0).reshape(1, 1, 2, 2), np.ones((2, 2))))  # all tied
+    R = jnp.asarray(np.random.default_rng(6).standard_normal((1, 1, 2, 2)))
+    g = jax.grad(lambda X: jnp.sum(R * PL.max_pool(X, 2)))(X)
+    chex.assert_trees_all_close(D.delta_max_pool(R, X, 2), g, rtol=RTOL)
+
+
+def test_rot180_is_eq168_flip():
+    a = jnp.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(np.asarray(D.rot180(a)), np.rot90(np.arange(6.0).reshape(2, 3), 2))
+
+
+def _batch(rng, B=3):
+    x = jnp.asarray(rng.standard_normal((B, 32, 32)))
+    y = jnp.asarray(rng.integers(0, 10, B))
+    return x, y
+
+
+@pytest.mark.parametrize("config", [
+    lenet.LENET5,
+    lenet.LeNetConfig(down="sum", output="softmax"),
+    lenet.MODERN,
+    lenet.LeNetConfig(activation="tanh", pooling="avg", table="full"),
+], ids=["paper-rbf", "sum-softmax", "modern", "avgpool-full"])
+def test_full_hand_backward_lenet5_equals_autodiff(x64, config):
+    rng = np.random.default_rng(7)
+    params = lenet.init(jax.random.key(1), config, dtype=jnp.float64)
+    # perturb the subsampling weights/biases so every term of eq 164 and 174 is exercised
+    params = jax.tree.map(lambda a: a + 0.1 * jnp.asarray(rng.standard_normal(a.shape))
+                          if a.ndim == 1 else a, params)
+    batch = _batch(rng)
+    want = jax.jit(jax.grad(functools.partial(lenet.loss, config=config)))(params, batch)
+    got = jax.jit(functools.partial(D.grad_lenet5, config=config))(params, batch)
+    chex.assert_trees_all_close(got, want, rtol=RTOL, atol=1e-13)
+    assert any(float(jnp.abs(v).max()) > 1e-6 for v in jax.tree.leaves(got["C1"]))
+
+
+def test_hand_gradient_matches_finite_differences(x64):
+    rng = np.random.default_rng(8)
+    params = lenet.init(jax.random.key(2), dtype=jnp.float64)
+    batch = _batch(rng, 2)
+    g = jax.jit(D.grad_lenet5)(params, batch)
+    loss = jax.jit(lenet.loss)
+    eps = 1e-5  # central differences: truncation O(eps²), round-off O(1e-16·|J|/eps)
+    for name, leaf, idx in [("S2", "w", (3,)), ("C3", "W", (7, 2, 1, 4)), ("C1", "b", (0,))]:
+        def at(h):
+            p = jax.tree.map(lambda a: a, params)
+            p[name] = dict(p[name])
+            p[name][leaf] = p[name][leaf].at[idx].add(h)
+            return loss(p, batch)
+        fd = (at(eps) - at(-eps)) / (2 * eps)
+        np.testing.assert_allclose(float(g[name][leaf][idx]), float(fd), rtol=1e-6, atol=1e-8)
