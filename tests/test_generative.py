@@ -1,0 +1,99 @@
+"""Shared-covariance Gaussian classes: the linear-softmax posterior equals Bayes' rule."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.models import generative, linear
+
+
+def _blobs(n=60, d=3, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % c
+    means = rng.normal(scale=2.0, size=(c, d))
+    a = rng.normal(size=(d, d))
+    x = means[y] + rng.normal(size=(n, d)) @ a.T
+    return x, y
+
+
+def test_fit_is_the_ml_estimate(x64):
+    x, y = _blobs()
+    p = generative.fit(x, y, 3)
+    for k in range(3):
+        np.testing.assert_allclose(p["u"][k], x[y == k].mean(0), rtol=1e-12)
+    centred = x - np.asarray(p["u"])[y]
+    np.testing.assert_allclose(p["Sigma"], centred.T @ centred / len(x), rtol=1e-12)
+    np.testing.assert_allclose(p["prior"], np.bincount(y) / len(y), rtol=1e-12)
+    # the ML estimate is a stationary point of the mean negative log-likelihood in u and Σ
+    g = jax.grad(generative.loss)(p, (x, y))
+    assert float(jnp.max(jnp.abs(g["u"]))) < 1e-10
+    assert float(jnp.max(jnp.abs(g["Sigma"]))) < 1e-10
+
+
+@pytest.mark.parametrize("data", ["blobs", "iris"])
+def test_linear_softmax_form_equals_bayes_rule(x64, data):
+    x, y = _blobs() if data == "blobs" else load_iris(return_X_y=True)
+    p = generative.fit(x, y, int(y.max()) + 1)
+    post_linear = generative.apply(p, x)
+    post_bayes = generative.bayes_posterior(p, x)
+    np.testing.assert_allclose(post_linear, post_bayes, rtol=0, atol=1e-10)
+    # Bayes' rule once more, from scipy-free plain numpy densities p(x|C_k) p(C_k)
+    u, s, pri = (np.asarray(p[k]) for k in ("u", "Sigma", "prior"))
+    inv, det = np.linalg.inv(s), np.linalg.det(s)
+    diff = x[:, None, :] - u[None]
+    dens = np.exp(-0.5 * np.einsum("nci,ij,ncj->nc", diff, inv, diff)) / np.sqrt((2 * np.pi) ** x.shape[1] * det)
+    joint = dens * pri
+    np.testing.assert_allclose(post_linear, joint / joint.sum(1, keepdims=True), rtol=0, atol=1e-10)
+
+
+def test_to_linear_weights_are_the_textbook_formulas(x64):
+    x, y = _blobs()
+    p = generative.fit(x, y, 3)
+    lin = generative.to_linear(p)
+    inv = np.linalg.inv(np.asarray(p["Sigma"]))
+    for k in range(3):
+        uk = np.asarray(p["u"][k])
+        np.testing.assert_allclose(lin["W"][k], inv @ uk, rtol=1e-10)
+        np.testing.assert_allclose(lin["b"][k], -0.5 * uk @ inv @ uk + np.log(p["prior"][k]), rtol=1e-10)
+
+
+def test_matches_scikit_learn_lda(x64):
+    x, y = load_iris(return_X_y=True)
+    p = generative.fit(x, y, 3)
+    lda = LinearDiscriminantAnalysis(solver="lsqr").fit(x, y)
+    np.testing.assert_allclose(generative.apply(p, x), lda.predict_proba(x), atol=1e-8)
+
+
+def test_jit_matches_eager():
+    x, y = _blobs()
+    x = x.astype(np.float32)
+    p = generative.fit(x, y, 3)
+    np.testing.assert_allclose(jax.jit(generative.apply)(p, x), generative.apply(p, x), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(jax.jit(generative.loss)(p, (x, y)), generative.loss(p, (x, y)), rtol=1e-6)
+    lin = generative.to_linear(p)
+    np.testing.assert_allclose(jax.jit(linear.softmax_apply)(lin, x), generative.apply(p, x), rtol=1e-5, atol=1e-7)
+
+
+def test_bad_inputs():
+    x, y = _blobs()
+    with pytest.raises(JaxnnError, match=r"classes \[3\] have none"):
+        generative.fit(x, y, 4)
+    with pytest.raises(JaxnnError, match=r"\[0, 2\); got \[2, "):
+        generative.fit(x, y, 2)
+    x_const = np.concatenate([x, np.ones((len(x), 1))], 1)
+    with pytest.raises(JaxnnError, match=r"singular: rank 3 < d = 4, condition number"):
+        generative.fit(x_const, y, 3)
+    generative.fit(x_const, y, 3, ridge=1e-3)  # the way out the message names
+    x_inf = x.copy()
+    x_inf[0, 0] = np.inf
+    with pytest.raises(JaxnnError, match="non-finite"):
+        generative.fit(x_inf, y, 3)
+    p = generative.fit(x, y, 3)
+    with pytest.raises(ShapeError, match=r"\(\*, 3\); got \(60, 2\)"):
+        generative.apply(p, x[:, :2])
+    with pytest.raises(ShapeError, match="batch sizes differ"):
+        generative.loss(p, (x, y[:5]))
