@@ -66,3 +66,11 @@ def test_bad_inputs_raise(key):
         th.apply({"W1": p["W1"], "b1": p["b1"], "W2": p["W2"]}, np.ones((4, 2)))
     with pytest.raises(JaxnnError, match=r"\(2, 0\)"):
         th.init(key, (2, 0))
+
+
+def test_loss_jit_matches():
+    x = th.binary_inputs(2)
+    y = np.array([0, 1, 1, 0], np.float32)
+    p = th.notes_params("xor")
+    assert float(jax.jit(th.loss)(p, (x, y))) == float(th.loss(p, (x, y))) == 0.0
+    assert float(th.loss(p, (x, 1 - y))) == 1.0
