@@ -106,13 +106,13 @@ def test_singular_gram_raises_and_lstsq_gives_min_norm(x64):
 def test_gradient_descent_reaches_least_squares(x64):
     x, y, _, _ = _data()
     p_ls = linear.least_squares(x, y)
-    p_gd, losses = linear.gradient_descent(linear.regression_loss, linear.init(None, 4, dtype=jnp.float64),
+    p_gd, losses, _ = linear.gradient_descent(linear.regression_loss, linear.init(None, 4, dtype=jnp.float64),
                                            (x, y), steps=400, learning_rate=0.1)
     chex.assert_trees_all_close(p_gd, p_ls, rtol=1e-8, atol=1e-8)
     assert losses.shape == (400,) and np.all(np.diff(np.asarray(losses)) <= 1e-12)
     # eq 81 as printed (w + λ∇R) climbs the risk instead
     ascent = optax.sgd(-0.1)
-    _, up = linear.gradient_descent(linear.regression_loss, linear.init(None, 4, dtype=jnp.float64),
+    _, up, _ = linear.gradient_descent(linear.regression_loss, linear.init(None, 4, dtype=jnp.float64),
                                     (x, y), steps=20, optimizer=ascent)
     assert up[-1] > 100 * up[0]
 
@@ -120,11 +120,11 @@ def test_gradient_descent_reaches_least_squares(x64):
 def test_logistic_and_softmax_gd_learn(key):
     x, _, yb, yc = _data(n=60)
     x = x.astype(np.float32)
-    p, _ = linear.gradient_descent(linear.logistic_loss, linear.init(key, 4), (x, yb), steps=300,
+    p, _, _ = linear.gradient_descent(linear.logistic_loss, linear.init(key, 4), (x, yb), steps=300,
                                    learning_rate=0.5)
     assert np.mean((linear.logistic_apply(p, x) > 0.5) == yb) > 0.9
     yc = np.argmax(x[:, :3], axis=1)  # a linearly separable 3-class rule
-    p, losses = linear.gradient_descent(linear.softmax_loss, linear.init(key, 4, 3), (x, yc), steps=300,
+    p, losses, _ = linear.gradient_descent(linear.softmax_loss, linear.init(key, 4, 3), (x, yc), steps=300,
                                         learning_rate=1.0)
     assert losses[-1] < 0.5 * losses[0]
     assert np.mean(np.argmax(linear.softmax_apply(p, x), 1) == yc) > 0.9

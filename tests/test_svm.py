@@ -58,10 +58,11 @@ def test_weights_decay_geometrically_without_data_gradient(x64):
     x, y = _toy(gap=6.0)
     p0 = {"W": jnp.array([[2.0, 1.0]]), "b": jnp.array([0.1])}
     eta, lam, t = 0.05, 0.2, 30
-    pt, _ = linear.gradient_descent(lambda p, b: svm.loss(p, b, lam=lam), p0, (x, y), steps=t,
-                                    learning_rate=eta)
+    pt, _, w_t = linear.gradient_descent(lambda p, b: svm.loss(p, b, lam=lam), p0, (x, y), steps=t,
+                                         learning_rate=eta, record=lambda p: p["W"])
     assert np.all(y * svm.decision(pt, x) > 1)  # still silent at the end
-    np.testing.assert_allclose(pt["W"], (1 - eta * lam) ** t * p0["W"], rtol=1e-12)
+    factors = (1 - eta * lam) ** np.arange(1, t + 1)
+    np.testing.assert_allclose(w_t, factors[:, None, None] * np.asarray(p0["W"]), rtol=1e-12)
     np.testing.assert_allclose(pt["b"], p0["b"], rtol=1e-12)  # the bias does not forget
 
 
@@ -69,7 +70,7 @@ def test_trained_neuron_separates_and_finds_support_vectors(key):
     x, y = _toy()
     x = x.astype(np.float32)
     y = y.astype(np.float32)
-    p, losses_ = linear.gradient_descent(lambda p, b: svm.loss(p, b, lam=0.01), svm.init(key, 2), (x, y),
+    p, losses_, _ = linear.gradient_descent(lambda p, b: svm.loss(p, b, lam=0.01), svm.init(key, 2), (x, y),
                                          steps=500, learning_rate=0.1)
     assert np.all(svm.apply(p, x) == y)
     sv = np.asarray(svm.support_vectors(p, x, y))

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -256,9 +257,18 @@ def softmax_loss(params: Params, batch: Batch) -> Array:
 # --------------------------------------------------------------------------- gradient descent
 
 
+class GDResult(NamedTuple):
+    """What :func:`gradient_descent` returns."""
+
+    params: Params  # the final parameters
+    losses: Array  # (steps,) the loss *before* each update
+    trace: Any  # record(params) after each update, stacked on a leading (steps,) axis; or None
+
+
 def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, batch: Batch, *,
                      steps: int, learning_rate: float | None = None,
-                     optimizer: optax.GradientTransformation | None = None) -> tuple[Params, Array]:
+                     optimizer: optax.GradientTransformation | None = None,
+                     record: Callable[[Params], Any] | None = None) -> GDResult:
     """Full-batch gradient descent w ← w − λ ∇R(w) (eq 81 with the sign corrected), jitted,
     with ``lax.scan`` over the steps.
 
@@ -270,8 +280,9 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
     - `steps`: int ≥ 1, number of updates.
     - `learning_rate`: λ > 0 for plain ``optax.sgd``; or give `optimizer` instead.
     - `optimizer`: any ``optax.GradientTransformation`` (e.g. ``jaxnn.optim.sgd``).
+    - `record`: optional ``params -> pytree`` evaluated after every update (e.g. the weights).
 
-    **Returns:** ``(params, losses)``: the final pytree and the (steps,) loss *before* each update.
+    **Returns:** :class:`GDResult` ``(params, losses (steps,), trace)``.
     """
     check_positive(steps, "steps")
     if (learning_rate is None) == (optimizer is None):
@@ -280,16 +291,17 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
         check_positive(learning_rate, "learning_rate")
         optimizer = optax.sgd(learning_rate)
     loss_fn(params, batch)  # validate the inputs eagerly, before tracing
-    return _scan_gd(loss_fn, optimizer, int(steps), params, batch)
+    return GDResult(*_scan_gd(loss_fn, optimizer, int(steps), record, params, batch))
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def _scan_gd(loss_fn, optimizer, steps, params, batch):
+@partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _scan_gd(loss_fn, optimizer, steps, record, params, batch):
     def step(carry, _):
         p, state = carry
         value, grads = jax.value_and_grad(loss_fn)(p, batch)
         updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), value
+        p = optax.apply_updates(p, updates)
+        return (p, state), (value, None if record is None else record(p))
 
-    (params, _), values = lax.scan(step, (params, optimizer.init(params)), None, length=steps)
-    return params, values
+    (params, _), (values, trace) = lax.scan(step, (params, optimizer.init(params)), None, length=steps)
+    return params, values, trace
