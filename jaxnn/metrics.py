@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import ShapeError, check_labels, check_positive
+from jaxnn.errors import ShapeError, check_finite, check_labels, check_positive
 
 Array = jax.Array
 
@@ -37,6 +37,8 @@ def _as_predictions(y_pred_or_logits: Array, labels: Array) -> Array:
     if ps == ls:
         return y_pred_or_logits
     if len(ps) == len(ls) + 1 and ps[:-1] == ls:
+        check_finite(y_pred_or_logits, "scores")
+        check_labels(labels, ps[-1])
         return jnp.argmax(y_pred_or_logits, axis=-1)
     raise ShapeError(
         f"predictions must have the labels' shape {ls} (class indices) or {ls + ('C',)} "

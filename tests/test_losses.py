@@ -120,6 +120,10 @@ def test_shape_mismatch_is_not_broadcast():
         L.cross_entropy(jnp.ones((3, 5)), jnp.zeros(4, jnp.int32))
     with pytest.raises(ShapeError, match=r"\(3, 4\)"):
         L.cross_entropy(jnp.ones((3, 5)), jnp.ones((3, 4)) / 4)
+    with pytest.raises(ShapeError, match=r"one-hot labels must be floating point"):
+        L.cross_entropy(jnp.ones((3, 5)), jnp.eye(5, dtype=jnp.int32)[:3])
+    with pytest.raises(ShapeError, match=r"class axis.*got shape \(\)"):
+        L.nll(jnp.zeros(()), jnp.zeros((), jnp.int32))
 
 
 def test_labels_out_of_range():

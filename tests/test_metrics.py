@@ -80,5 +80,9 @@ def test_bad_input():
         M.confusion_matrix(jnp.array([0, 1, 1]), jnp.array([0, 1]), 2)
     with pytest.raises(ShapeError, match=r"\(2, 3, 4\)"):
         M.accuracy(jnp.ones((2, 3, 4)), jnp.array([0, 1]))
+    with pytest.raises(JaxnnError, match=r"labels must lie in \[0, 2\); got \[2\]"):
+        M.accuracy(jnp.ones((2, 2)), jnp.array([0, 2]))
+    with pytest.raises(JaxnnError, match="scores contains 1 non-finite"):
+        M.accuracy(jnp.array([[0.0, jnp.nan]]), jnp.array([0]))
     with pytest.raises(JaxnnError, match="num_classes must be > 0; got 0"):
         M.confusion_matrix(jnp.array([0]), jnp.array([0]), 0)

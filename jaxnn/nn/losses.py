@@ -87,7 +87,8 @@ def _class_targets(scores: Array, labels: Array, scores_name: str,
     probability-vector) labels have the shape of ``scores`` and rows summing to 1.
     ``allow_neg_inf`` lets log-probabilities of impossible classes be −inf.
     """
-    check_ndim(scores, tuple(range(1, 8)), scores_name)
+    if np.ndim(scores) == 0:
+        raise ShapeError(f"{scores_name} needs a class axis (..., C); got shape ()")
     a = _concrete(scores)
     check_finite(np.where(a == -np.inf, 0.0, a) if allow_neg_inf and a is not None else scores,
                  scores_name)
@@ -98,6 +99,7 @@ def _class_targets(scores: Array, labels: Array, scores_name: str,
             raise ShapeError(
                 f"integer labels must have shape {tuple(np.shape(scores)[:-1])} to match "
                 f"{scores_name} {tuple(np.shape(scores))}; got {tuple(np.shape(labels))}"
+                " (one-hot labels must be floating point)"
             )
         check_labels(labels, num_classes)
         return labels, True
@@ -374,7 +376,8 @@ def structural_risk(risk: Array, params: Any, lam: float, penalty: str = "l2",
         scalar.
     """
     check_choice(penalty, ("l1", "l2"), "penalty")
-    check_positive(lam, "lam", strict=False)
+    if not isinstance(lam, jax.core.Tracer):
+        check_positive(lam, "lam", strict=False)
     if penalty == "l2":
         return risk + lam * 2.0 * l2_penalty(params, prefixes)
     return risk + lam * l1_penalty(params, prefixes)
