@@ -141,3 +141,19 @@ def test_grad_penalties(x64):
 def test_grad_validates_like_the_loss():
     with pytest.raises(JaxnnError, match=r"\[0, 4\)"):
         D.grad_cross_entropy(jnp.ones((2, 4)), jnp.array([0, 4]))
+
+
+def test_structural_risk_gradient_eq50(x64):
+    """∂(R + λ‖θ‖²)/∂W = ∂R/∂W + 2λW (no ½ in eq 50), biases unpenalised."""
+    params = {"W": jnp.array([[0.5, -1.0], [2.0, 0.1]]), "b": jnp.array([0.3, -0.2])}
+    x = jnp.array([[1.0, 2.0], [-0.5, 0.3], [0.2, -1.0]])
+    y = jnp.array([0, 1, 1])
+    lam = 0.3
+
+    def risk(p):
+        return L.cross_entropy(x @ p["W"].T + p["b"][None, :], y)
+
+    got = jax.grad(lambda p: L.structural_risk(risk(p), p, lam))(params)
+    want = jax.tree.map(lambda g, w: g + 2 * lam * w, jax.grad(risk)(params),
+                        D.grad_l2_penalty(params))
+    chex.assert_trees_all_close(got, want, **TIGHT)

@@ -24,7 +24,9 @@ lose a minus sign (the correct form is −[y log σ + (1 − y) log(1 − σ)], 
 (σ − y)x they then state correctly). For the multiclass case they write
 ∂L/∂w_k = (I{y = k} − P(y = k|x)) x_k, which is the gradient of the log-likelihood, not of
 the loss: autodiff gives −(I{y = k} − P(y = k|x)) x = (P − I)x, as :func:`grad_cross_entropy`
-(times x) and Qiu eq 104 (which keeps the minus) do.
+(times x) and Qiu eq 104 (which keeps the minus) do. They also let x_k multiply only
+P(y = k|x); it multiplies the whole difference. Qiu eq 104 itself sums i = 1 … C where the
+samples run i = 1 … N.
 """
 
 from __future__ import annotations
