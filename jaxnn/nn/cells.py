@@ -181,34 +181,59 @@ def forward(params: Params, cell: str, state: State, a_t: jax.Array, *,
     U = params["U"]
     if cell == "rnn":
         return activation(act)(a_t + state @ U.T), None
+    B = a_t.shape[0]
     if sp.lstm:
         h, c = state
-        z = a_t + h @ U.T
-        zi, zf, zg, zo = jnp.split(z, 4, axis=-1)
+        H = h.shape[-1]
+        z = (a_t + h @ U.T).reshape(B, 4, H)
         if cell == "lstm_peephole":
-            zi = zi + params["V_i"][None, :] * c
-            zf = zf + params["V_f"][None, :] * c
-        i, f, g = jax.nn.sigmoid(zi), jax.nn.sigmoid(zf), jnp.tanh(zg)
+            z = z + blocks([params["V_i"][None, :] * c, params["V_f"][None, :] * c, 0.0, 0.0])
+        s, t = lstm_gate_scale(H, z.dtype)
+        gates = s * jnp.tanh(s * z) + t               # σ(x) = ½·tanh(½x) + ½: one tanh, 4 gates
+        i, f, g, o = gates[:, 0], gates[:, 1], gates[:, 2], gates[:, 3]
         c_new = f * c + i * g
         if cell == "lstm_peephole":
-            zo = zo + params["V_o"][None, :] * c_new
-        o = jax.nn.sigmoid(zo)
-        return (o * jnp.tanh(c_new), c_new), jnp.concatenate([i, f, g, o], axis=-1)
+            o = jax.nn.sigmoid(z[:, 3] + params["V_o"][None, :] * c_new)
+            gates = blocks([i, f, g, o])
+        return (o * jnp.tanh(c_new), c_new), gates.reshape(B, 4 * H)
     h = state
     H = h.shape[-1]
+    a3 = a_t.reshape(B, 3, H)
     if cell == "gru":
-        rz = jax.nn.sigmoid(a_t[:, :2 * H] + h @ U[:2 * H].T)
-        r, z = rz[:, :H], rz[:, H:]
-        n = jnp.tanh(a_t[:, 2 * H:] + (r * h) @ U[2 * H:].T)
-        gates = jnp.concatenate([rz, n], axis=-1)
+        uh = (h @ U[:2 * H].T).reshape(B, 2, H)
+        r, z = jax.nn.sigmoid(a3[:, 0] + uh[:, 0]), jax.nn.sigmoid(a3[:, 1] + uh[:, 1])
+        n = jnp.tanh(a3[:, 2] + (r * h) @ U[2 * H:].T)
+        gates = blocks([r, z, n])
     else:  # gru_reset_after
-        uh = h @ U.T
-        rz = jax.nn.sigmoid(a_t[:, :2 * H] + uh[:, :2 * H])
-        r, z = rz[:, :H], rz[:, H:]
-        hn = uh[:, 2 * H:] + params["bU"][None, :]
-        n = jnp.tanh(a_t[:, 2 * H:] + r * hn)
-        gates = jnp.concatenate([rz, n, hn], axis=-1)
-    return z * h + (1.0 - z) * n, gates
+        uh = (h @ U.T).reshape(B, 3, H)
+        r, z = jax.nn.sigmoid(a3[:, 0] + uh[:, 0]), jax.nn.sigmoid(a3[:, 1] + uh[:, 1])
+        hn = uh[:, 2] + params["bU"][None, :]
+        n = jnp.tanh(a3[:, 2] + r * hn)
+        gates = blocks([r, z, n, hn])
+    return z * h + (1.0 - z) * n, gates.reshape(B, -1)
+
+
+def blocks(parts: list) -> jax.Array:
+    """Stack k arrays of shape (B, H) (or scalars) into (B, k, H) with selects, not a concat.
+
+    XLA on CPU does not fuse ``concatenate`` into elementwise kernels, but it does fuse a
+    select on a broadcast iota; inside a scan body that saves one kernel per step.
+    """
+    shape = next(jnp.shape(p) for p in parts if jnp.ndim(p))
+    dtype = next(p.dtype for p in parts if jnp.ndim(p))
+    blk = jax.lax.broadcasted_iota(jnp.int32, (1, len(parts), 1), 1)
+    out = jnp.broadcast_to(jnp.asarray(parts[-1], dtype), shape)[:, None, :]
+    for k in range(len(parts) - 2, -1, -1):
+        out = jnp.where(blk == k, jnp.broadcast_to(jnp.asarray(parts[k], dtype), shape)[:, None, :],
+                        out)
+    return out
+
+
+def lstm_gate_scale(H: int, dtype) -> tuple[jax.Array, jax.Array]:
+    """``(s, t)`` of shape (1, 4, H): gate = s·tanh(s·z) + t is σ for i, f, o and tanh for c̃."""
+    s = jnp.asarray([0.5, 0.5, 1.0, 0.5], dtype)[None, :, None]
+    t = jnp.asarray([0.5, 0.5, 0.0, 0.5], dtype)[None, :, None]
+    return jnp.broadcast_to(s, (1, 4, H)), jnp.broadcast_to(t, (1, 4, H))
 
 
 def step(params: Params, cell: str, state: State, a_t: jax.Array, *,

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxnn.nn.cells import CELLS, forward
+from jaxnn.nn.cells import CELLS, blocks, forward, lstm_gate_scale
 
 _REC_KEYS = ("U", "V_i", "V_f", "V_o", "bU")
 
@@ -41,35 +41,36 @@ def _local_backward(rec, cell, act, dh, dc, h_prev, c_prev, h_new, c_new, gates)
         fp = 1.0 - h_new * h_new if act == "tanh" else _sig_prime(h_new)
         da = dh * fp
         return da, da @ U, None
-    H = dh.shape[-1]
+    B, H = dh.shape
     if CELLS[cell].lstm:
-        i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+        g3 = gates.reshape(B, 4, H)
+        i, f, o = g3[:, 0], g3[:, 1], g3[:, 3]
         tc = jnp.tanh(c_new)
-        dzo = dh * tc * _sig_prime(o)
         dct = dc + dh * o * (1.0 - tc * tc)
         if cell == "lstm_peephole":
-            dct = dct + dzo * rec["V_o"][None, :]
-        dzi = dct * g * _sig_prime(i)
-        dzf = dct * c_prev * _sig_prime(f)
-        dzg = dct * i * (1.0 - g * g)
+            dct = dct + dh * tc * _sig_prime(o) * rec["V_o"][None, :]
+        s, t = lstm_gate_scale(H, dh.dtype)
+        # δa = (∂J/∂gate) ⊙ gate′, with gate′ = s² − (gate − t)² for σ and tanh alike.
+        da = (blocks([dct, dct, dct, dh]) * blocks([g3[:, 2], c_prev, i, tc])
+              * (s * s - (g3 - t) ** 2))
         dcp = dct * f
         if cell == "lstm_peephole":
-            dcp = dcp + dzi * rec["V_i"][None, :] + dzf * rec["V_f"][None, :]
-        da = jnp.concatenate([dzi, dzf, dzg, dzo], axis=-1)
+            dcp = dcp + da[:, 0] * rec["V_i"][None, :] + da[:, 1] * rec["V_f"][None, :]
+        da = da.reshape(B, 4 * H)
         return da, da @ U, dcp
-    r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H]
+    g3 = gates.reshape(B, -1, H)
+    r, z, n = g3[:, 0], g3[:, 1], g3[:, 2]
     dzz = dh * (h_prev - n) * _sig_prime(z)
     dzn = dh * (1.0 - z) * (1.0 - n * n)
     if cell == "gru":
         dr_h = dzn @ U[2 * H:]                         # ∂J/∂(r⊙h_{t−1})
         dzr = dr_h * h_prev * _sig_prime(r)
-        drz = jnp.concatenate([dzr, dzz], axis=-1)
+        drz = blocks([dzr, dzz]).reshape(B, 2 * H)
         dhp = dh * z + dr_h * r + drz @ U[:2 * H]
-        return jnp.concatenate([drz, dzn], axis=-1), dhp, None
-    hn = gates[:, 3 * H:]
-    dzr = dzn * hn * _sig_prime(r)
-    duh = jnp.concatenate([dzr, dzz, dzn * r], axis=-1)  # ∂J/∂(U h_{t−1})
-    return jnp.concatenate([dzr, dzz, dzn], axis=-1), dh * z + duh @ U, None
+        return blocks([dzr, dzz, dzn]).reshape(B, 3 * H), dhp, None
+    dzr = dzn * g3[:, 3] * _sig_prime(r)
+    duh = blocks([dzr, dzz, dzn * r]).reshape(B, 3 * H)  # ∂J/∂(U h_{t−1})
+    return blocks([dzr, dzz, dzn]).reshape(B, 3 * H), dh * z + duh @ U, None
 
 
 def _shift(states, s0, reverse):
