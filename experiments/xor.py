@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 from jax import lax
+from tqdm import tqdm
 
 from experiments._base import Result, savefig
 from jaxnn.models import mlp
@@ -95,7 +96,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
 
     key = jax.random.key(seed)
     runs = {}
-    for h in config["hidden"]:
+    for h in tqdm(config["hidden"], desc="XOR MLPs (one hidden width each)"):
         params, losses = _train_many(jax.random.fold_in(key, h), hidden=int(h),
                                      steps=int(config["steps"]), seeds=int(config["seeds"]),
                                      lr=float(config["lr"]))
