@@ -126,3 +126,59 @@ def shard_batch(batch: Any, mesh: Mesh, *, axis: int = 0) -> Any:
     check_divisible(sizes.pop(), mesh)
     return jax.tree.map(lambda x: jax.device_put(x, batch_sharding(mesh, np.ndim(x), axis)),
                         batch)
+
+
+# --------------------------------------------------------------------------- default mesh
+
+_DEFAULT_MESH: list[Mesh | None] = [None]
+
+
+def default_mesh() -> Mesh | None:
+    """The mesh set by :func:`data_parallel` (``None`` outside it)."""
+    return _DEFAULT_MESH[0]
+
+
+class data_parallel:  # noqa: N801 - used like a function: ``with data_parallel(): ...``
+    """Make every train step built inside the block data-parallel over ``mesh``.
+
+    ``jaxnn.train.make_train_step`` (and so ``fit`` and every experiment) picks the mesh up,
+    so an unchanged experiment runs sharded: ``jaxnn run NAME --data-parallel`` does this.
+
+    Args:
+        mesh: a mesh from :func:`make_mesh`; default: all devices of the default backend.
+    """
+
+    def __init__(self, mesh: Mesh | None = None):
+        self.mesh = mesh if mesh is not None else make_mesh()
+        self._saved: Mesh | None = None
+
+    def __enter__(self) -> Mesh:
+        self._saved = _DEFAULT_MESH[0]
+        _DEFAULT_MESH[0] = self.mesh
+        return self.mesh
+
+    def __exit__(self, *exc: Any) -> None:
+        _DEFAULT_MESH[0] = self._saved
+
+
+def constrain_step(step: Any, mesh: Mesh) -> Any:
+    """Wrap an un-jitted ``step(params, opt_state, batch, key)`` to run data-parallel.
+
+    Inside the (caller's) ``jit``, the batch is constrained to be split along its first axis
+    and the parameters and optimizer state to be replicated; XLA then partitions the step and
+    inserts the all-reduce of the gradient. The batch size is checked when the step is traced.
+    """
+    rep = replicated(mesh)
+
+    def sharded(params, opt_state, batch, key):
+        for leaf in jax.tree.leaves(batch):
+            check_divisible(int(np.shape(leaf)[0]), mesh)
+        batch = jax.tree.map(
+            lambda x: jax.lax.with_sharding_constraint(x, batch_sharding(mesh, np.ndim(x))),
+            batch)
+        params, opt_state = jax.lax.with_sharding_constraint((params, opt_state), rep)
+        params, opt_state, loss, aux = step(params, opt_state, batch, key)
+        params, opt_state = jax.lax.with_sharding_constraint((params, opt_state), rep)
+        return params, opt_state, loss, aux
+
+    return sharded
