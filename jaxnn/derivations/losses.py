@@ -146,10 +146,26 @@ def _per_weight(params: Any, fn, prefixes) -> Any:
 
 
 def grad_l2_penalty(params: Any, prefixes=L.WEIGHT_PREFIXES) -> Any:
-    """∂(½ Σ‖W‖²)/∂params: W for each weight matrix, zeros for biases (same pytree)."""
+    """∂(½ Σ‖W‖²)/∂params: W for each weight matrix, zeros for biases.
+
+    Args:
+        params: parameter pytree (weights chosen by :func:`jaxnn.nn.losses.weight_mask`).
+        prefixes: name prefixes that mark a weight matrix.
+
+    Returns:
+        pytree with the structure, shapes and dtypes of ``params``.
+    """
     return _per_weight(params, lambda w: w, prefixes)
 
 
 def grad_l1_penalty(params: Any, prefixes=L.WEIGHT_PREFIXES) -> Any:
-    """∂(Σ|W|)/∂params: sign(W) (0 at W = 0) for weight matrices, zeros for biases."""
+    """∂(Σ|W|)/∂params: sign(W) (0 at W = 0) for weight matrices, zeros for biases.
+
+    Args:
+        params: parameter pytree (weights chosen by :func:`jaxnn.nn.losses.weight_mask`).
+        prefixes: name prefixes that mark a weight matrix.
+
+    Returns:
+        pytree with the structure, shapes and dtypes of ``params``.
+    """
     return _per_weight(params, jnp.sign, prefixes)

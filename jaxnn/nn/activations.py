@@ -321,7 +321,14 @@ def identity(x: Array) -> Array:
 
 
 def identity_prime(x: Array) -> Array:
-    """Derivative of the identity: ones, same shape and dtype as ``x``."""
+    """Derivative of the identity: 1 everywhere.
+
+    Args:
+        x: array of any shape.
+
+    Returns:
+        ones, same shape and dtype as ``x``.
+    """
     return jnp.ones_like(x)
 
 
