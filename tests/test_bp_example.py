@@ -240,3 +240,13 @@ def test_worked_example_reproduces_every_non_slip_number(x64):
     simult = bp.worked_example("simultaneous", steps=20)
     assert "out_o1_iter100" not in simult
     assert round(simult["dE_dw1"], 6) == 0.012268
+
+
+def test_update_jit_matches_no_jit():
+    x, t = _x_t()
+    p = bp.notes_params()
+    for order in bp.ORDERS:
+        fast, _ = bp.update(p, x, t, order=order)
+        with jax.disable_jit():
+            slow, _ = bp.update(p, x, t, order=order)
+        chex.assert_trees_all_close(fast, slow, rtol=1e-6)
