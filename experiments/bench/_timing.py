@@ -42,6 +42,27 @@ def median_ms(fn: Callable[[], Any], *, warmup: int = 3, repeat: int = 20,
     return 1e3 * statistics.median(times)
 
 
+def interleaved_medians(fns: dict[str, Callable[[], Any]], *, warmup: int = 3, rounds: int = 7,
+                        per_round: int = 5) -> dict[str, float]:
+    """Median milliseconds of each ``fns[name]()``, timed in interleaved rounds.
+
+    Each round calls every function ``per_round`` times in turn (A A A, B B B, …), so a load
+    that drifts during the benchmark (a shared machine) affects all of them alike; the median
+    is over all ``rounds * per_round`` calls. Each ``fn`` must wait for its own result.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+
+
 def compile_seconds(jitted: Callable, *args: Any) -> float:
     """Seconds to lower and compile ``jitted`` for ``args`` (no execution)."""
     t0 = time.perf_counter()
