@@ -100,12 +100,20 @@ def _core(cell, act, reverse, unroll, remat, rec, a, state0, m):
     return ys[0], final
 
 
-def _core_fwd(cell, act, reverse, unroll, remat, rec, a, state0, m):
+def core_fwd(cell, act, reverse, unroll, remat, rec, a, state0, m):
+    """Forward scan keeping what the hand backward needs.
+
+    Args: static ``cell, act, reverse, unroll, remat``; ``rec`` the recurrent parameters
+    (``U`` and extras), ``a: (T, B, G·H)`` input projections, ``state0``, ``m: (T, B, 1)`` bool
+    or None. Returns ``((states (T, B, H), final state), residuals)``.
+    """
     final, ys = _run_forward(rec, cell, act, reverse, unroll, a, state0, m, not remat)
     return (ys[0], final), (rec, a, state0, m, ys)
 
 
-def _core_bwd(cell, act, reverse, unroll, remat, res, cts):
+def core_bwd(cell, act, reverse, unroll, remat, res, cts):
+    """Backward scan (BPTT): cotangents ``(∂J/∂states (T, B, H), ∂J/∂final state)`` in,
+    ``(∂J/∂rec, ∂J/∂a (T, B, G·H), ∂J/∂state0, None)`` out."""
     rec, a, state0, m, ys = res
     dstates, dfinal = cts
     lstm = CELLS[cell].lstm
@@ -163,7 +171,7 @@ def _core_bwd(cell, act, reverse, unroll, remat, res, cts):
     return drec, da, dstate0, None
 
 
-_core.defvjp(_core_fwd, _core_bwd)
+_core.defvjp(core_fwd, core_bwd)
 
 
 def scan_custom_vjp(params, cell, a, state0, m, reverse, unroll, remat, act):
