@@ -78,11 +78,8 @@ def fit(x: Array, y: Array, num_classes: int, *, ridge: float = 0.0) -> Params:
         raise JaxnnError(f"every class needs samples; classes {np.flatnonzero(counts == 0).tolist()}"
                          " have none")
     x = jnp.asarray(x)
-    onehot = jax.nn.one_hot(y, num_classes, dtype=x.dtype)  # (N, C)
     n_k = jnp.asarray(counts, x.dtype)
-    u = (onehot.T @ x) / n_k[:, None]
-    centred = x - u[y]
-    sigma = centred.T @ centred / x.shape[0] + ridge * jnp.eye(x.shape[1], dtype=x.dtype)
+    u, sigma = _moments(x, jnp.asarray(y), n_k, ridge)
     s = np.linalg.svd(np.asarray(sigma, np.float64), compute_uv=False)
     rank = int(np.sum(s > s[0] * max(sigma.shape) * np.finfo(np.asarray(sigma).dtype).eps))
     if rank < sigma.shape[0]:
@@ -93,6 +90,14 @@ def fit(x: Array, y: Array, num_classes: int, *, ridge: float = 0.0) -> Params:
     return {"u": u, "Sigma": sigma, "prior": n_k / x.shape[0]}
 
 
+@jax.jit
+def _moments(x, y, n_k, ridge):
+    onehot = jax.nn.one_hot(y, n_k.shape[0], dtype=x.dtype)  # (N, C)
+    u = (onehot.T @ x) / n_k[:, None]
+    centred = x - u[y]
+    return u, centred.T @ centred / x.shape[0] + ridge * jnp.eye(x.shape[1], dtype=x.dtype)
+
+
 def to_linear(params: Params) -> Params:
     """The softmax-regression form: W_k = Σ⁻¹u_k, b_k = −½u_kᵀΣ⁻¹u_k + ln p(C_k).
 
@@ -101,6 +106,11 @@ def to_linear(params: Params) -> Params:
     **Returns:** ``{"W": (C, d), "b": (C,)}`` for :func:`jaxnn.models.linear.softmax_apply`.
     """
     _check_params(params)
+    return _to_linear(params)
+
+
+@jax.jit
+def _to_linear(params):
     u = params["u"]
     chol = jax.scipy.linalg.cho_factor(params["Sigma"], lower=True)
     w = jax.scipy.linalg.cho_solve(chol, u.T).T  # (C, d), row k = Σ⁻¹u_k (Σ symmetric)
@@ -117,6 +127,11 @@ def apply(params: Params, x: Array, *, key=None, train=False) -> Array:
 def log_joint(params: Params, x: Array) -> Array:
     """ln p(x, C_k) = ln N(x; u_k, Σ) + ln p(C_k) for every sample and class: (B, d) -> (B, C)."""
     _check_params(params, x)
+    return _log_joint(params, x)
+
+
+@jax.jit
+def _log_joint(params, x):
     d = params["Sigma"].shape[0]
     chol = jnp.linalg.cholesky(params["Sigma"])  # Σ = L Lᵀ
     diff = x[:, None, :] - params["u"][None, :, :]  # (B, C, d)

@@ -83,11 +83,18 @@ def init(key: Array | None, n_in: int, n_out: int = 1, *, dtype=jnp.float32) -> 
     return {"W": jnp.zeros((int(n_out), int(n_in)), dtype), "b": jnp.zeros((int(n_out),), dtype)}
 
 
-def _check_params(params: Params) -> None:
+def check_input(params: Params, x: Array, *, one_output: bool = False) -> None:
+    """Raise early unless ``params`` is ``{"W": (n_out, d), "b": (n_out,)}`` (n_out = 1 when
+    ``one_output``) and ``x`` is a finite (B, d) batch."""
     if not isinstance(params, dict) or set(params) != {"W", "b"}:
         raise JaxnnError(f"params must be {{'W', 'b'}}; got {params!r:.80}")
     check_ndim(params["W"], 2, "params['W']")
     check_shape(params["b"], (params["W"].shape[0],), "params['b']")
+    if one_output and params["W"].shape[0] != 1:
+        raise ShapeError(f"a one-output model needs W of shape (1, d); got {params['W'].shape}")
+    check_ndim(x, 2, "x")
+    check_shape(x, (None, params["W"].shape[1]), "x")
+    check_finite(x, "x")
 
 
 def affine(params: Params, x: Array) -> Array:
@@ -97,27 +104,29 @@ def affine(params: Params, x: Array) -> Array:
 
     **Returns:** (B, n_out) in the dtype of ``x @ W.T``.
     """
-    _check_params(params)
-    check_ndim(x, 2, "x")
-    check_shape(x, (None, params["W"].shape[1]), "x")
-    check_finite(x, "x")
-    return x @ params["W"].T + params["b"][None, :]
+    check_input(params, x)
+    return _affine(params["W"], params["b"], x)
+
+
+@jax.jit
+def _affine(W: Array, b: Array, x: Array) -> Array:
+    return x @ W.T + b[None, :]
 
 
 def score(params: Params, x: Array) -> Array:
     """The single output f(x) = wᵀx + b of a one-output model: (B, d) -> (B,)."""
-    if params["W"].shape[0] != 1:
-        raise ShapeError(f"a one-output model needs W of shape (1, d); got {params['W'].shape}")
-    return affine(params, x)[:, 0]
+    check_input(params, x, one_output=True)
+    return _affine(params["W"], params["b"], x)[:, 0]
 
 
-def _check_batch(x: Array, y: Array, y_ndim: int = 1) -> None:
+def check_batch(x: Array, y: Array, y_ndim: int = 1) -> None:
+    """Raise early unless ``y`` has ``y_ndim`` dims, finite values and ``x``'s batch size."""
     check_ndim(y, y_ndim, "y")
     check_same_leading({"x": x, "y": y})
     check_finite(y, "y")
 
 
-def _check_binary(y: Array, values: tuple[float, float], name: str) -> None:
+def check_binary(y: Array, values: tuple[float, float], name: str) -> None:
     """Raise unless concrete ``y`` takes only the two ``values`` (no-op under jit)."""
     if isinstance(y, jax.core.Tracer):
         return
@@ -149,8 +158,27 @@ def regression_loss(params: Params, batch: Batch, *, reduction: str = "mean") ->
     **Returns:** scalar.
     """
     x, y = batch
-    _check_batch(x, y)
-    return losses.squared_error(regression_apply(params, x), y, reduction)
+    check_batch(x, y)
+    check_input(params, x, one_output=True)
+    return _squared(params, x, y, reduction)
+
+
+# The loss bodies run compiled (one XLA program instead of one per operation); every value
+# check has already run eagerly above, so nothing is lost by tracing them.
+@partial(jax.jit, static_argnames="reduction")
+def _squared(params, x, y, reduction):
+    return losses.squared_error(score(params, x), y, reduction)
+
+
+@jax.jit
+def _bce(params, x, y):
+    z = score(params, x)
+    return losses.binary_cross_entropy_with_logits(z, y.astype(z.dtype))
+
+
+@jax.jit
+def _ce(params, x, y):
+    return losses.cross_entropy(softmax_logits(params, x), y)
 
 
 def design_matrix(x: Array) -> Array:
@@ -182,7 +210,7 @@ def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | 
     """
     check_choice(method, ("normal", "lstsq"), "method")
     check_ndim(x, 2, "x")
-    _check_batch(x, y)
+    check_batch(x, y)
     check_finite(x, "x")
     X = design_matrix(x)  # (d + 1, N)
     if method == "normal":
@@ -220,10 +248,10 @@ def logistic_loss(params: Params, batch: Batch) -> Array:
     **Returns:** scalar; its gradient is (1/N) Σᵢ (σ(zᵢ) − yᵢ) x̂ᵢ (eq 91 over N).
     """
     x, y = batch
-    _check_batch(x, y)
-    _check_binary(y, (0, 1), "logistic labels y")
-    z = score(params, x)
-    return losses.binary_cross_entropy_with_logits(z, jnp.asarray(y, z.dtype))
+    check_batch(x, y)
+    check_binary(y, (0, 1), "logistic labels y")
+    check_input(params, x, one_output=True)
+    return _bce(params, x, jnp.asarray(y))
 
 
 # --------------------------------------------------------------------------- softmax regression
@@ -251,7 +279,8 @@ def softmax_loss(params: Params, batch: Batch) -> Array:
     check_ndim(y, 1, "y")
     check_same_leading({"x": x, "y": y})
     check_labels(y, params["W"].shape[0], "y")
-    return losses.cross_entropy(softmax_logits(params, x), y)
+    check_input(params, x)
+    return _ce(params, x, y)
 
 
 # --------------------------------------------------------------------------- gradient descent

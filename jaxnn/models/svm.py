@@ -75,10 +75,16 @@ def loss(params: Params, batch, *, lam: float = 0.0) -> Array:
     """
     check_positive(lam, "lam", strict=False)
     x, y = batch
-    linear._check_batch(x, y)
-    linear._check_binary(y, (-1, 1), "hinge labels y")
+    linear.check_batch(x, y)
+    linear.check_binary(y, (-1, 1), "hinge labels y")
+    linear.check_input(params, x, one_output=True)
+    return _loss(params, x, jnp.asarray(y), lam)
+
+
+@jax.jit
+def _loss(params, x, y, lam):  # compiled body; the checks above ran eagerly
     f = decision(params, x)
-    return losses.hinge(f, jnp.asarray(y, f.dtype)) + lam * losses.l2_penalty(params)
+    return losses.hinge(f, y.astype(f.dtype)) + lam * losses.l2_penalty(params)
 
 
 def forgetting_step(params: Params, batch, *, learning_rate: float, lam: float) -> Params:
