@@ -252,7 +252,10 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
         step_fn = make_train_step(loss_fn, optimizer, has_aux=has_aux, clip_norm=clip_norm,
                                   l2=l2, l1=l1)
     run_epoch = make_epoch_fn(step_fn, n, bs, scan=scan)
+    # Data go to the device once (already placed/sharded jax arrays are kept as they are).
     train_data = tuple(jnp.asarray(a) for a in train_data)
+    if valid_data is not None:
+        valid_data = tuple(jnp.asarray(a) for a in valid_data)
     valid_fn = _make_valid_fn(loss_fn, has_aux, eval_fn) if valid_data is not None else None
 
     opt_state = optimizer.init(params) if opt_state is None else opt_state
