@@ -53,7 +53,8 @@ def test_step_is_gradient_descent_with_l2_on_weights_only(key, x64):
     new, _, loss, aux = step(params, optax.sgd(lr).init(params), batch, key)
     g = _closed_form_grad(params, batch)
     # ½λ‖W‖² adds λW to ∂J/∂W and nothing to ∂J/∂b (biases are not penalised)
-    np.testing.assert_allclose(new["W"], params["W"] - lr * (g["W"] + lam * params["W"]), rtol=1e-10)
+    np.testing.assert_allclose(new["W"], params["W"] - lr * (g["W"] + lam * params["W"]),
+                               rtol=1e-10)
     np.testing.assert_allclose(new["b"], params["b"] - lr * g["b"], rtol=1e-10)
     np.testing.assert_allclose(loss, _linear_loss(params, batch), rtol=1e-12)  # data loss
     assert aux is None
@@ -100,7 +101,8 @@ def test_two_argument_loss_is_accepted(key):
     params, batch = _setup(key)
     two = lambda p, b: _linear_loss(p, b)  # noqa: E731
     a = make_train_step(two, optax.sgd(0.1))(params, optax.sgd(0.1).init(params), batch, key)
-    b = make_train_step(_linear_loss, optax.sgd(0.1))(params, optax.sgd(0.1).init(params), batch, key)
+    b = make_train_step(_linear_loss, optax.sgd(0.1))(params, optax.sgd(0.1).init(params), batch,
+                                                      key)
     chex.assert_trees_all_close(a[0], b[0])
 
 

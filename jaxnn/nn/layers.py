@@ -78,7 +78,8 @@ def dropout(x: Array, rate: float, *, key: Any = None, train: bool = False) -> A
         raise JaxnnError("dropout with train=True and rate > 0 needs a PRNG key; got key=None")
     keep = 1.0 - rate
     mask = jax.random.bernoulli(key, keep, jnp.shape(x))
-    return jnp.where(mask, x / jnp.asarray(keep, jnp.result_type(x)), jnp.zeros((), jnp.result_type(x)))
+    dtype = jnp.result_type(x)
+    return jnp.where(mask, x / jnp.asarray(keep, dtype), jnp.zeros((), dtype))
 
 
 def embedding(E: Array, ids: Array) -> Array:

@@ -107,7 +107,8 @@ class Checkpointer:
         epoch = self.latest_epoch() if epoch is None else epoch
         if epoch is None:
             raise JaxnnError(f"no checkpoint in {self.directory}")
-        meta = self._mngr.restore(epoch, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        meta = self._mngr.restore(
+            epoch, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
         given = param_signature(template["params"])
         stored = meta.get("signature", {})
         if stored != given:

@@ -10,7 +10,10 @@ the batches of a shuffled index matrix (N // B, B), with the data kept on the de
 batch gathered inside the scan. The alternative (``scan=False``) dispatches one jitted step
 per batch from Python; both consume the same permutation and the same per-step keys, so they
 give the same parameters (tested). The last partial batch is dropped each epoch (see
-:mod:`jaxnn.data.batching`).
+:mod:`jaxnn.data.batching`). Measured side by side on the 2-core CPU box (heavily shared at the
+time, so ±20%): ms per epoch of 32 steps, scan vs loop — 1.3 vs 11.5 (64-32-10, B 32),
+30 vs 69 (784-100-10, B 128); for 784-800-10 at B 128 (16 steps) the two were within the noise
+(200–280 ms each). Dispatch overhead dominates small models, so scan is the default.
 
 Randomness: epoch ``e`` (1-based) uses ``k_e = fold_in(key, e)``, split into a permutation key
 and a step key; step ``i`` gets ``fold_in(step_key, i)``. So a run is a function of ``key``
@@ -220,7 +223,10 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
         clip_norm: clip gradients to this global norm (``optax.clip_by_global_norm``).
         has_aux: ``loss_fn`` returns ``(loss, aux)``.
         checkpoint_dir: save (orbax) every ``checkpoint_every`` epochs and at the end; if it
-            already holds a checkpoint of the same model, training *resumes* from the latest.
+            already holds a checkpoint of the same model, training *resumes* from the latest
+            (params, opt_state, epoch, the stored PRNG key — which wins over ``key`` —, history,
+            best-so-far), so a killed run finishes with the parameters an uninterrupted run
+            would have had.
         checkpoint_every: epochs between checkpoints.
         log_path: append one JSON line per epoch (rewritten from the history on resume).
         progress: show a tqdm bar with the losses and first metric.
@@ -282,8 +288,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             if not np.all(np.isfinite(losses)):
                 bad = int(np.argmin(np.isfinite(losses)))
                 where = f"; last good checkpoint: {ckpt.directory}" if ckpt else ""
-                raise JaxnnError(f"training loss became NaN/inf ({losses[bad]}) at epoch {epoch}, step "
-                                 f"{bad + 1} of {len(losses)}: stopped{where}")
+                raise JaxnnError(f"training loss became NaN/inf ({losses[bad]}) at epoch "
+                                 f"{epoch}, step {bad + 1} of {len(losses)}: stopped{where}")
             st = {**st, "params": new_p, "opt_state": new_s}
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(losses.mean())}
             if valid_fn is not None:

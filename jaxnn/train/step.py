@@ -28,6 +28,7 @@ import optax
 
 from jaxnn.errors import check_positive
 from jaxnn.nn.losses import l1_penalty, l2_penalty
+from jaxnn.train import parallel
 
 Array = jax.Array
 StepFn = Callable[[Any, Any, Any, Any], tuple[Any, Any, Array, Any]]
@@ -92,7 +93,8 @@ def regularized(loss_fn: Callable[..., Any], *, has_aux: bool = False, l2: float
 
 def make_train_step(loss_fn: Callable[..., Any], optimizer: optax.GradientTransformation, *,
                     has_aux: bool = False, clip_norm: float | None = None, l2: float = 0.0,
-                    l1: float = 0.0, jit: bool = True, donate: bool = False) -> StepFn:
+                    l1: float = 0.0, jit: bool = True, donate: bool = False,
+                    mesh: Any = None) -> StepFn:
     """Build the train step ``step(params, opt_state, batch, key)``.
 
     The gradient is taken of the regularized objective (see :func:`regularized`), optionally
@@ -112,6 +114,11 @@ def make_train_step(loss_fn: Callable[..., Any], optimizer: optax.GradientTransf
             be wrapped by a sharded ``jit`` (``jaxnn.train.parallel``).
         donate: donate ``params`` and ``opt_state`` buffers to the step (saves memory on
             GPU/TPU; the inputs become invalid after the call).
+        mesh: a ``jax.sharding.Mesh`` to run the step data-parallel on (batch split over the
+            ``"data"`` axis, state replicated; :func:`jaxnn.train.parallel.constrain_step`).
+            Default: the mesh of an enclosing ``jaxnn.train.parallel.data_parallel()`` block,
+            else none (single device). This is the one place where steps become sharded, so
+            ``fit`` and every experiment run data-parallel unchanged inside that block.
 
     Returns:
         ``step(params, opt_state, batch, key) -> (params, opt_state, loss, aux)``: new params
@@ -136,6 +143,9 @@ def make_train_step(loss_fn: Callable[..., Any], optimizer: optax.GradientTransf
         params = optax.apply_updates(params, updates)
         return params, opt_state, loss, aux
 
+    mesh = parallel.default_mesh() if mesh is None else mesh
+    if mesh is not None:
+        step = parallel.constrain_step(step, mesh)
     if not jit:
         return step
     return jax.jit(step, donate_argnums=(0, 1) if donate else ())
