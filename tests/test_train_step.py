@@ -119,3 +119,16 @@ def test_jit_equals_no_jit(key):
 def test_bad_coefficients_raise(kw, bad):
     with pytest.raises(JaxnnError, match=bad):
         make_train_step(_linear_loss, optax.sgd(0.1), **kw)
+
+
+def test_data_parallel_block_reaches_the_step(key):
+    from jaxnn.train import parallel
+
+    params, batch = _setup(key)
+    opt = optax.sgd(0.1)
+    plain = make_train_step(_linear_loss, opt)(params, opt.init(params), batch, key)
+    with parallel.data_parallel(parallel.make_mesh(1)) as mesh:
+        step = make_train_step(_linear_loss, opt)
+        sharded = step(params, opt.init(params), batch, key)
+    chex.assert_trees_all_close(sharded[:3], plain[:3], rtol=1e-6)
+    assert sharded[0]["W"].sharding.mesh == mesh
