@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from experiments._base import Result, savefig
 from jaxnn import data, metrics
+from jaxnn.errors import JaxnnError
 from jaxnn.models import generative
 from jaxnn.models import linear as lm
 from jaxnn.optim import sgd
@@ -76,6 +77,12 @@ def _least_squares_part(config: dict, seed: int, metrics_: dict, reference: dict
         gd_ls_distance=float(np.linalg.norm(flat(gd.params) - flat(p_normal))),
         normal_lstsq_distance=float(np.linalg.norm(flat(p_lstsq) - flat(p_normal))),
         gram_condition_number=float(np.linalg.cond(X @ X.T)))
+    try:  # a duplicated feature makes XXᵀ singular: the normal equations must refuse
+        lm.least_squares(np.concatenate([ds.x_train, 2 * ds.x_train[:, :1]], 1), y_train)
+        metrics_["singular_gram_detected"] = 0.0
+    except JaxnnError as err:
+        metrics_["singular_gram_detected"] = 1.0
+        extra["singular_gram_error"] = str(err)
     from sklearn.linear_model import LinearRegression
 
     sk = LinearRegression().fit(ds.x_train, y_train)

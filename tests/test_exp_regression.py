@@ -23,7 +23,8 @@ def test_regression_smoke(tmp_path, monkeypatch):
              tmp_path, monkeypatch)
     m, ref = r["metrics"], r["reference"]
     assert m["ls_test_mse"] == pytest.approx(ref["ls_test_mse"], rel=1e-6)  # = scikit-learn's fit
-    assert m["normal_lstsq_distance"] < 1e-8
+    assert m["normal_lstsq_distance"] < 1e-8 and m["singular_gram_detected"] == 1
+    assert "rank 11 < 12" in r["extra"]["singular_gram_error"]
     assert m["ls_train_mse"] <= m["gd_train_mse"] < 1.2 * m["ls_train_mse"]
     assert m["logistic_test_accuracy"] > 0.9 and m["softmax_digits_test_accuracy"] > 0.85
     assert m["softmax_iris_test_accuracy"] > 0.8
@@ -34,11 +35,13 @@ def test_regression_smoke(tmp_path, monkeypatch):
 
 
 def test_svm_smoke(tmp_path, monkeypatch):
-    r = _run("svm", {"steps": 300, "lr": 0.1, "lam": 0.01, "toy_n": 60, "forget_steps": 20},
+    r = _run("svm", {"steps": 300, "lr": 0.5, "lam": 0.01, "toy_n": 60, "forget_steps": 20,
+                         "forget_lr": 0.1},
              tmp_path, monkeypatch)
     m, ref = r["metrics"], r["reference"]
     assert m["svm_test_accuracy"] > 0.9 and m["logistic_test_accuracy"] > 0.9
     assert m["svm_final_objective"] >= ref["svm_final_objective"] - 1e-6  # SVC is the exact optimum
+    assert m["svm_sklearn_weight_rel_diff"] < 0.2
     assert m["toy_svm_train_accuracy"] > 0.85 and m["toy_support_vectors"] >= 1
     assert m["forgetting_max_rel_error"] < 1e-5 and m["forgetting_step_max_abs_diff"] < 1e-6
     assert m["forgetting_norm_ratio_without_data"] == pytest.approx((1 - 0.1 * 0.01) ** 20, rel=1e-5)

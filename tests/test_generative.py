@@ -45,7 +45,8 @@ def test_linear_softmax_form_equals_bayes_rule(x64, data):
     u, s, pri = (np.asarray(p[k]) for k in ("u", "Sigma", "prior"))
     inv, det = np.linalg.inv(s), np.linalg.det(s)
     diff = x[:, None, :] - u[None]
-    dens = np.exp(-0.5 * np.einsum("nci,ij,ncj->nc", diff, inv, diff)) / np.sqrt((2 * np.pi) ** x.shape[1] * det)
+    maha = np.einsum("nci,ij,ncj->nc", diff, inv, diff)
+    dens = np.exp(-0.5 * maha) / np.sqrt((2 * np.pi) ** x.shape[1] * det)
     joint = dens * pri
     np.testing.assert_allclose(post_linear, joint / joint.sum(1, keepdims=True), rtol=0, atol=1e-10)
 
@@ -75,7 +76,8 @@ def test_jit_matches_eager():
     np.testing.assert_allclose(jax.jit(generative.apply)(p, x), generative.apply(p, x), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(jax.jit(generative.loss)(p, (x, y)), generative.loss(p, (x, y)), rtol=1e-6)
     lin = generative.to_linear(p)
-    np.testing.assert_allclose(jax.jit(linear.softmax_apply)(lin, x), generative.apply(p, x), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(jax.jit(linear.softmax_apply)(lin, x), generative.apply(p, x),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_bad_inputs():

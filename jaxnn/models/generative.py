@@ -1,7 +1,10 @@
 """The generative view of softmax regression: Gaussian classes with one shared covariance.
 
-Source: the feed-forward lecture notes' generative derivation of logistic/softmax regression
-(the "generative view" mentioned alongside Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 82–104).
+Source: the lecture notes 《神经元》 (neuron and feed-forward networks), section on multiclass
+logistic regression: P(C_k | x) = P(x | C_k)P(C_k) / Σ_j P(x | C_j)P(C_j) = exp(a_k) / Σ_j exp(a_j)
+with a_k = ln p(x | C_k)p(C_k) (:func:`log_joint`), simplified to a linear a_k(x) = w_kᵀx + w_k0
+for Gaussian classes with a shared covariance. Its discriminative counterpart is Qiu Xipeng,
+《神经网络与深度学习》 (2015), eq 93–104 (:func:`jaxnn.models.linear.softmax_loss`).
 
 Model: p(C_k) = π_k and p(x | C_k) = N(x; u_k, Σ) with Σ shared by all C classes. Bayes' rule
 
@@ -29,7 +32,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from jaxnn.errors import JaxnnError, check_finite, check_labels, check_ndim, check_positive, check_same_leading, check_shape
+from jaxnn.errors import (
+    JaxnnError,
+    check_finite,
+    check_labels,
+    check_ndim,
+    check_positive,
+    check_same_leading,
+    check_shape,
+)
 from jaxnn.models import linear
 
 Array = jax.Array
@@ -125,7 +136,8 @@ def apply(params: Params, x: Array, *, key=None, train=False) -> Array:
 
 
 def log_joint(params: Params, x: Array) -> Array:
-    """ln p(x, C_k) = ln N(x; u_k, Σ) + ln p(C_k) for every sample and class: (B, d) -> (B, C)."""
+    """The notes' a_k = ln p(x | C_k)p(C_k) = ln N(x; u_k, Σ) + ln p(C_k), straight from the
+    Gaussian density (Cholesky factor of Σ, no cancellation used): (B, d) -> (B, C)."""
     _check_params(params, x)
     return _log_joint(params, x)
 

@@ -9,7 +9,8 @@ into weight and bias)::
     params = {"W": (n_out, n_in), "b": (n_out,)},    z = x @ W.T + b   for x: (B, n_in)
 
 with n_out = 1 for linear and logistic regression (their ``apply`` returns (B,)) and n_out = C
-for softmax regression. :func:`init` starts at zero, as the notes do (w₀ = 0, eq 81 and 92).
+for softmax regression. Qiu's softmax weight W = [w₁ … w_C] (eq 97) is (d, C) with z = Wᵀx;
+ours is its transpose, row c = w_c, as in the neuron notes' y = softmax(Wx + b). :func:`init` starts at zero, as the notes do (w₀ = 0, eq 81 and 92).
 
 **Column samples vs row batches.** The notes stack N samples as *columns* of the augmented
 X: (d + 1, N) whose first row is all ones (eq 76), and write the risk as ‖Xᵀŵ − y‖² (eq 75)
@@ -201,7 +202,8 @@ def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | 
 
     - `x`: (N, d) float row samples; `y`: (N,) float targets.
     - `method`: ``"normal"`` or ``"lstsq"``.
-    - `rcond`: cut-off for small singular values (``lstsq`` and the rank test; None = N·eps).
+    - `rcond`: relative cut-off for small singular values, of Xᵀ for ``lstsq`` and of XXᵀ for
+      the rank test; None = (matrix size)·eps of the dtype, NumPy's ``matrix_rank`` rule.
 
     **Returns:** ``{"W": (1, d), "b": (1,)}`` in the dtype of ``x``.
 
@@ -217,7 +219,8 @@ def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | 
         gram = X @ X.T  # (d + 1, d + 1) = Σᵢ x̂ᵢ x̂ᵢᵀ, eq 80
         g = np.asarray(gram, np.float64)
         s = np.linalg.svd(g, compute_uv=False)
-        tol = s[0] * max(g.shape) * np.finfo(np.asarray(gram).dtype).eps if rcond is None else s[0] * rcond
+        rel = max(g.shape) * np.finfo(np.asarray(gram).dtype).eps if rcond is None else rcond
+        tol = s[0] * rel
         rank = int(np.sum(s > tol))
         if rank < g.shape[0]:
             cond = float(s[0] / s[-1]) if s[-1] > 0 else float("inf")
