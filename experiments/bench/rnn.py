@@ -1,0 +1,128 @@
+"""Recurrent benchmark: LSTM and GRU training steps, jaxnn vs Flax ``nn.RNN`` vs PyTorch.
+
+One process, side by side, interleaved rounds (each round times every implementation once;
+a row reports the best of the rounds' medians, which is the most stable statistic on a shared
+machine). A training step is loss = mean(h²) over all outputs, its gradient and an SGD update.
+FLOPs: a fused LSTM costs 2·4H·(H+D) = 8·H·(H+D) per token forward (GRU: 6·H·(H+D)), a
+training step about 3× that. Compile time of the jaxnn step is reported for T = 10, 100, 1000:
+``lax.scan`` keeps it flat in T.
+"""
+
+from __future__ import annotations
+
+from experiments.bench._timing import block, compile_seconds, median_ms, missing_row, torch_or_none
+
+LR = 1e-3
+GATES = {"lstm": 4, "gru": 3}
+
+
+def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls):
+    """Jitted SGD steps ``{name: (step, params)}`` for jaxnn impls and Flax, plus x."""
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+
+    from jaxnn.nn import recurrent as R
+
+    cell = "lstm" if kind == "lstm" else "gru_reset_after"
+    key = jax.random.key(0)
+    x = jax.random.normal(key, (B, T, D))
+
+    def sgd(loss):
+        def step(p, x):
+            l, g = jax.value_and_grad(loss)(p, x)
+            return jax.tree.map(lambda a, b: a - LR * b, p, g), l
+        return jax.jit(step)
+
+    steps = {}
+    p = R.init(key, cell, D, H)
+    for impl in impls:
+        def loss(p, x, impl=impl):
+            return jnp.mean(R.rnn(p, x, cell=cell, impl=impl)[0] ** 2)
+        steps[impl] = (sgd(loss), p)
+    model = nn.RNN(nn.OptimizedLSTMCell(H) if kind == "lstm" else nn.GRUCell(H))
+    steps["flax"] = (sgd(lambda fp, x: jnp.mean(model.apply(fp, x) ** 2)), model.init(key, x))
+    return steps, x
+
+
+def _torch_step(torch, kind: str, B: int, D: int, H: int, T: int):
+    torch.manual_seed(0)
+    net = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(D, H, batch_first=True)
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    x = torch.randn(B, T, D)
+
+    def step():
+        opt.zero_grad()
+        out, _ = net(x)
+        loss = (out ** 2).mean()
+        loss.backward()
+        opt.step()
+    return step
+
+
+def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 3, repeat: int = 10,
+               torch_peer: bool = True) -> list[dict]:
+    """Rows for one (cell, size): jaxnn default impl, the other jaxnn impl, Flax, PyTorch."""
+    from jaxnn.nn import recurrent as R
+
+    other = [i for i in R.IMPLS if i != R.DEFAULT_IMPL]
+    steps, x = _jax_steps(kind, B, D, H, T, [R.DEFAULT_IMPL, *other])
+    names = {R.DEFAULT_IMPL: "jaxnn", **{i: f"jaxnn[{i}]" for i in other}, "flax": "flax"}
+    fns = {}
+    for k, (step, p) in steps.items():
+        block(step(p, x))
+        fns[names[k]] = (lambda step=step, p=p: block(step(p, x)))
+    torch = torch_or_none() if torch_peer else None
+    if torch is not None:
+        fns["torch"] = _torch_step(torch, kind, B, D, H, T)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            times[k].append(median_ms(fn, warmup=1, repeat=repeat))
+    config = f"B={B} D={D} H={H} T={T}"
+    flops = 3 * 2 * GATES[kind] * H * (H + D) * B * T
+    rows = []
+    for k, ts in times.items():
+        best = min(ts)
+        rows.append({"model": kind, "config": config, "impl": k, "median_ms": best,
+                     "gflops": flops / (best * 1e-3) / 1e9,
+                     "note": "best of %d interleaved medians: %s" % (
+                         rounds, ", ".join(f"{t:.1f}" for t in ts))})
+    if torch is None and torch_peer:
+        rows.append(missing_row(kind, config, "torch", "torch not installed"))
+    return rows
+
+
+def compile_rows(kind: str, B: int, D: int, H: int, Ts=(10, 100, 1000)) -> list[dict]:
+    """Compile seconds of the jaxnn and Flax training steps for each T (flat with scan)."""
+    rows = []
+    for T in Ts:
+        steps, x = _jax_steps(kind, B, D, H, T, ["autodiff", "custom_vjp"])
+        for k, (step, p) in steps.items():
+            impl = {"flax": "flax"}.get(k, f"jaxnn[{k}]")
+            rows.append({"model": f"{kind} compile", "config": f"B={B} D={D} H={H} T={T}",
+                         "impl": impl, "median_ms": None,
+                         "compile_s": compile_seconds(step, p, x)})
+    return rows
+
+
+def run(quick: bool) -> list[dict]:
+    """Benchmark rows (see :mod:`experiments.bench._timing`); quick: one small size each."""
+    if quick:
+        rows = bench_cell("lstm", 32, 64, 256, 100, rounds=2, repeat=5)
+        rows += bench_cell("gru", 32, 64, 256, 100, rounds=2, repeat=5)
+        return rows + compile_rows("lstm", 32, 64, 256, Ts=(10, 100))
+    rows = bench_cell("lstm", 32, 64, 256, 100)
+    rows += bench_cell("lstm", 32, 64, 128, 1000, rounds=3, repeat=3)
+    rows += bench_cell("gru", 32, 64, 256, 100)
+    rows += bench_cell("gru", 32, 64, 128, 1000, rounds=3, repeat=3)
+    return rows + compile_rows("lstm", 32, 64, 256) + compile_rows("gru", 32, 64, 256)
+
+
+if __name__ == "__main__":  # python -m experiments.bench.rnn [--full]
+    import sys
+
+    from experiments.bench import table_markdown
+    from experiments.bench._timing import matmul_gflops
+
+    print(table_markdown(run("--full" not in sys.argv), matmul_gflops()))
