@@ -29,15 +29,15 @@ def test_inputs_are_padded_and_scaled_like_the_paper():
 
 
 def test_run_smoke(tmp_path, monkeypatch):
-    small = dict(E.QUICK, n_train=96, epochs=1, modern_epochs=0, distorted_epochs=1,
+    # the distorted run reuses train_one with distort() in the loss (tested above): left out
+    small = dict(E.QUICK, n_train=64, epochs=1, modern_epochs=0, distorted_epochs=0,
                  batch_size=32)
     monkeypatch.setattr(E, "QUICK", small)
     rec = execute("lenet5", quick=True, out=tmp_path)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["metrics"] == rec["metrics"]
     m = rec["metrics"]
-    for k in ("test_error", "test_error_distorted"):
-        assert 0.0 <= m[k] <= 1.0
+    assert 0.0 <= m["test_error"] <= 1.0 and m["seconds_per_epoch_paper"] > 0
     assert np.isfinite(m["train_loss_paper"])
     assert rec["reference"]["test_error"] == 0.0095
     for name in rec["plots"]:
