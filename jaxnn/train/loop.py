@@ -10,17 +10,20 @@ the batches of a shuffled index matrix (N // B, B), with the data kept on the de
 batch gathered inside the scan. The alternative (``scan=False``) dispatches one jitted step
 per batch from Python; both consume the same permutation and the same per-step keys, so they
 give the same parameters (tested). The last partial batch is dropped each epoch (see
-:mod:`jaxnn.data.batching`). Measured side by side on the 2-core CPU box (heavily shared at the
-time, so ±20%): ms per epoch of 32 steps, scan vs loop — 1.3 vs 11.5 (64-32-10, B 32),
-30 vs 69 (784-100-10, B 128); for 784-800-10 at B 128 (16 steps) the two were within the noise
-(200–280 ms each). Dispatch overhead dominates small models, so scan is the default.
+:mod:`jaxnn.data.batching`). Measured side by side on the 2-core CPU box while it was heavily
+shared (load ≈ 20, so wall times are noisy; process CPU time is the steadier figure), median
+per epoch, scan vs loop: 64-32-10, 32 steps of B 32: 1.3 vs 11.4 ms; 784-256-10, 50 steps of
+B 128: CPU 94 vs 124 ms (wall 302 vs 357); 784-800-10, 20 steps of B 128: CPU 102 vs 118 ms
+(wall 323 vs 325). Dispatch overhead dominates small models and scan never lost, so it is the
+default.
 
 Randomness: epoch ``e`` (1-based) uses ``k_e = fold_in(key, e)``, split into a permutation key
 and a step key; step ``i`` gets ``fold_in(step_key, i)``. So a run is a function of ``key``
 alone and a resumed run replays exactly what an uninterrupted one does.
 
-Hooks for other engines: ``step_fn`` replaces the step built by
-:func:`~jaxnn.train.step.make_train_step` (e.g. a sharded step from ``jaxnn.train.parallel``);
+Hooks for other engines: inside a ``jaxnn.train.parallel.data_parallel()`` block the step that
+:func:`~jaxnn.train.step.make_train_step` builds is data-parallel, so ``fit`` runs sharded
+unchanged. ``step_fn`` replaces the built step altogether (any other engine);
 it must have the same signature ``(params, opt_state, batch, key) -> (params, opt_state, loss,
 aux)``. Use ``scan=False`` if that step must be dispatched on its own.
 """
