@@ -13,7 +13,9 @@ Implementations:
 - ``flax-split``: the same model, ``nnx.split`` once and ``nnx.merge`` inside a plain
   ``jax.jit`` step (Flax's recommended fast path).
 - ``torch``: ``torch.nn.Sequential`` + ``torch.optim.SGD(momentum=0.9)`` (a peer only; the row
-  says "missing" when torch is not installed).
+  says "missing" when torch is not installed). ``JAXNN_BENCH_TORCH_THREADS=1`` pins torch to one
+  thread: on an oversubscribed machine its default two OpenMP threads spin-wait and one step of
+  784-512-512-10 at B 128 took 226 ms instead of 20 ms (measured side by side, load ≈ 20).
 
 FLOPs per step (the GFLOP/s column): forward 2·B·P, weight gradients 2·B·P, input gradients
 2·B·(P − P₁) (the first layer's input gradient is not needed), with P = Σ n_in·n_out.
@@ -21,6 +23,7 @@ FLOPs per step (the GFLOP/s column): forward 2·B·P, weight gradients 2·B·P, 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -174,6 +177,8 @@ def _torch(sizes, batch):
     torch = torch_or_none()
     if torch is None:
         return None
+    if os.environ.get("JAXNN_BENCH_TORCH_THREADS"):
+        torch.set_num_threads(int(os.environ["JAXNN_BENCH_TORCH_THREADS"]))
     layers: list[Any] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(torch.nn.Linear(a, b))
