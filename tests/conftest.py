@@ -25,3 +25,26 @@ def x64():
 @pytest.fixture
 def key():
     return jax.random.key(0)
+
+
+@pytest.fixture
+def run_experiment(tmp_path, monkeypatch):
+    """Run experiment ``name`` with ``config`` as its quick config into ``tmp_path``.
+
+    Checks the bookkeeping every experiment owes (results.json equals what ``execute``
+    returned, plots written and non-trivial) and returns the saved record.
+    """
+    import json
+
+    from experiments._base import execute, load
+
+    def run(name: str, config: dict) -> dict:
+        monkeypatch.setattr(load(name), "QUICK", config)
+        record = execute(name, quick=True, out=tmp_path, seed=0)
+        saved = json.loads((tmp_path / "results.json").read_text())
+        assert saved["experiment"] == name and saved["metrics"] == record["metrics"]
+        for plot in saved["plots"]:
+            assert (tmp_path / plot).stat().st_size > 1000
+        return saved
+
+    return run

@@ -29,3 +29,17 @@ def test_info_prints_backend(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "backend" in out and "jax" in out
+
+
+def test_run_data_parallel_writes_results(tmp_path, capsys):
+    assert cli.main(["run", "chain-rule", "--quick", "--data-parallel", "--out",
+                     str(tmp_path)]) == 0
+    assert "data-parallel over 1 device(s)" in capsys.readouterr().out
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert record["experiment"] == "chain-rule" and record["mode"] == "quick"
+    assert set(record) >= {"experiment", "mode", "seed", "metrics", "reference"}
+
+
+def test_too_many_devices_is_a_clear_error(capsys):
+    assert cli.main(["run", "chain-rule", "--quick", "--devices", "999"]) == 2
+    assert "num_devices must lie in [1, " in capsys.readouterr().err

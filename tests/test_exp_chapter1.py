@@ -1,25 +1,10 @@
 """Smoke tests of the chapter-1 experiments: perceptron, xor, bp-example (tiny configs)."""
 
-import json
-
 import pytest
 
-from experiments._base import execute, load
 
-
-def _run(name, config, tmp_path, monkeypatch):
-    module = load(name)
-    monkeypatch.setattr(module, "QUICK", config)
-    record = execute(name, quick=True, out=tmp_path, seed=0)
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["experiment"] == name and saved["metrics"] == record["metrics"]
-    for plot in saved["plots"]:
-        assert (tmp_path / plot).stat().st_size > 1000
-    return saved
-
-
-def test_bp_example_smoke(tmp_path, monkeypatch):
-    r = _run("bp-example", {"steps": 1001}, tmp_path, monkeypatch)
+def test_bp_example_smoke(run_experiment):
+    r = run_experiment("bp-example", {"steps": 1001})
     m = r["metrics"]
     assert m["printed_numbers"] == 43 and m["slips"] == 7
     assert m["reproduced_output_first"] == 36 and m["reproduced_simultaneous"] < 20
@@ -27,9 +12,8 @@ def test_bp_example_smoke(tmp_path, monkeypatch):
     assert m["E_after_1001_output_first"] < 1e-3 < m["E_total"]
 
 
-def test_perceptron_smoke(tmp_path, monkeypatch):
-    r = _run("perceptron", {"max_epochs": 20, "n_separable": 40, "gap": 0.3}, tmp_path,
-             monkeypatch)
+def test_perceptron_smoke(run_experiment):
+    r = run_experiment("perceptron", {"max_epochs": 20, "n_separable": 40, "gap": 0.3})
     m = r["metrics"]
     for name in ("and", "or", "separable", "iris"):
         assert m[f"{name}_converged"] == 1 and m[f"{name}_train_accuracy"] == 1
@@ -39,9 +23,8 @@ def test_perceptron_smoke(tmp_path, monkeypatch):
     assert len(r["plots"]) == 4
 
 
-def test_xor_smoke(tmp_path, monkeypatch):
-    r = _run("xor", {"steps": 300, "seeds": 4, "hidden": [4], "lr": 0.05}, tmp_path,
-             monkeypatch)
+def test_xor_smoke(run_experiment):
+    r = run_experiment("xor", {"steps": 300, "seeds": 4, "hidden": [4], "lr": 0.05})
     m = r["metrics"]
     assert m["threshold_xor_accuracy"] == 0 and m["threshold_xnor_accuracy"] == 1
     assert m["threshold_negated_xor_accuracy"] == 1

@@ -1,26 +1,10 @@
 """Smoke tests of the regression and svm experiments (tiny configs, real bundled data)."""
 
-import json
-
 import pytest
 
-from experiments._base import execute, load
 
-
-def _run(name, config, tmp_path, monkeypatch):
-    module = load(name)
-    monkeypatch.setattr(module, "QUICK", config)
-    record = execute(name, quick=True, out=tmp_path, seed=0)
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["experiment"] == name and saved["metrics"] == record["metrics"]
-    for plot in saved["plots"]:
-        assert (tmp_path / plot).stat().st_size > 1000
-    return saved
-
-
-def test_regression_smoke(tmp_path, monkeypatch):
-    r = _run("regression", {"gd_steps": 300, "gd_lr": 0.1, "cls_steps": 60, "cls_lr": 0.5, "x64": True},
-             tmp_path, monkeypatch)
+def test_regression_smoke(run_experiment):
+    r = run_experiment("regression", {"gd_steps": 300, "gd_lr": 0.1, "cls_steps": 60, "cls_lr": 0.5, "x64": True})
     m, ref = r["metrics"], r["reference"]
     assert m["ls_test_mse"] == pytest.approx(ref["ls_test_mse"], rel=1e-6)  # = scikit-learn's fit
     assert m["normal_lstsq_distance"] < 1e-8 and m["singular_gram_detected"] == 1
@@ -34,10 +18,9 @@ def test_regression_smoke(tmp_path, monkeypatch):
     assert len(r["plots"]) == 2
 
 
-def test_svm_smoke(tmp_path, monkeypatch):
-    r = _run("svm", {"steps": 300, "lr": 0.5, "lam": 0.01, "toy_n": 60, "forget_steps": 20,
-                         "forget_lr": 0.1},
-             tmp_path, monkeypatch)
+def test_svm_smoke(run_experiment):
+    r = run_experiment("svm", {"steps": 300, "lr": 0.5, "lam": 0.01, "toy_n": 60, "forget_steps": 20,
+                         "forget_lr": 0.1})
     m, ref = r["metrics"], r["reference"]
     assert m["svm_test_accuracy"] > 0.9 and m["logistic_test_accuracy"] > 0.9
     assert m["svm_final_objective"] >= ref["svm_final_objective"] - 1e-6  # SVC is the exact optimum
