@@ -17,7 +17,7 @@ import optax
 import pytest
 
 from jaxnn.errors import JaxnnError
-from jaxnn.train import Checkpointer, fit
+from jaxnn.train import Checkpointer, fit, read_jsonl
 
 # One training script, run in a child process (to be killed) and in this process.
 SCRIPT = textwrap.dedent("""
@@ -43,15 +43,15 @@ SCRIPT = textwrap.dedent("""
         logits = dense(p["o"], h)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
-    def train(ckpt, epochs, sleep=0.0):
+    def train(ckpt, epochs, sleep=0.0, log=None):
         x, y = data()
         return fit(init(), loss, optax.sgd(0.1, momentum=0.9), (x, y), epochs=epochs,
                    batch_size=8, key=jax.random.key(42), valid_data=(x[:16], y[:16]),
-                   checkpoint_dir=ckpt, progress=False,
+                   checkpoint_dir=ckpt, progress=False, log_path=log,
                    callback=(lambda r: time.sleep(sleep)) if sleep else None)
 
     if __name__ == "__main__":
-        train(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))
+        train(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
 """)
 
 EPOCHS = 8
@@ -78,8 +78,9 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path):
     mod, script = _load_script(tmp_path)
     ckpt = tmp_path / "ckpt"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    child = subprocess.Popen([sys.executable, str(script), str(ckpt), str(EPOCHS), "0.3"],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "log.jsonl"
+    child = subprocess.Popen([sys.executable, str(script), str(ckpt), str(EPOCHS), "0.3",
+                              str(log)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 120
         while time.time() < deadline and not any(e >= 3 for e in _epochs_saved(ckpt)):
@@ -93,7 +94,7 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path):
     killed_at = Checkpointer(ckpt).latest_epoch()
     assert killed_at is not None and 3 <= killed_at < EPOCHS, killed_at
 
-    resumed = mod.train(str(ckpt), EPOCHS)           # picks up at killed_at + 1
+    resumed = mod.train(str(ckpt), EPOCHS, log=log)  # picks up at killed_at + 1
     fresh = mod.train(None, EPOCHS)                  # never interrupted, no checkpoints
     assert len(resumed.history) == len(fresh.history) == EPOCHS
     chex.assert_trees_all_equal(resumed.params, fresh.params)
@@ -102,6 +103,9 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path):
     assert resumed.best_epoch == fresh.best_epoch
     np.testing.assert_array_equal([r["train_loss"] for r in resumed.history],
                                   [r["train_loss"] for r in fresh.history])
+
+    # the log was rewritten from the restored history: one line per epoch, no repeats
+    assert [r["epoch"] for r in read_jsonl(log)] == list(range(1, EPOCHS + 1))
 
     # a finished run resumes to itself without training further
     again = mod.train(str(ckpt), EPOCHS)

@@ -93,9 +93,11 @@ def test_early_stopping_keeps_best_parameters(tmp_path):
     np.testing.assert_allclose([r["valid_loss"] for r in logged], losses)
 
 
-def test_eval_fn_metrics_are_recorded_and_plotted(tmp_path):
+def test_eval_fn_metrics_are_recorded_plotted_and_shown(tmp_path, capsys):
     ev = lambda p, b: {"abs_error": jnp.mean(jnp.abs(b[0] @ p["W"].T - b[1]))}  # noqa: E731
-    res = _fit(valid_data=_data(8, seed=1), eval_fn=ev, epochs=3)
+    res = _fit(valid_data=_data(8, seed=1), eval_fn=ev, epochs=3, progress=True, desc="demo")
+    bar = capsys.readouterr().err  # the tqdm bar: label, epochs done, loss and metric
+    assert "demo" in bar and "3/3" in bar and "valid_loss" in bar and "abs_error" in bar
     assert all({"epoch", "train_loss", "valid_loss", "abs_error"} <= set(r) for r in res.history)
     png = plot_history(res.history, tmp_path / "curves.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
