@@ -169,18 +169,17 @@ def plot_feature_maps(params, model, x: np.ndarray, label: int, out: Path) -> st
             ("C5 (120 as 10×12)", np.asarray(feats["C5"]["a"]).reshape(1, 10, 12)),
             ("F6 (84 as 12×7)", np.asarray(feats["F6"]["a"]).reshape(1, 12, 7))]
     ncol = 16
-    fig, axes = plt.subplots(len(rows) + 1, ncol, figsize=(ncol * 0.9, (len(rows) + 1) * 1.1))
+    fig = plt.figure(figsize=(ncol * 0.9, (len(rows) + 1.5) * 1.1))
+    grid = fig.add_gridspec(len(rows) + 2, ncol)
     for r, (name, maps) in enumerate(rows):
-        for c in range(ncol):
-            ax = axes[r, c]
+        for c in range(min(ncol, len(maps))):
+            ax = fig.add_subplot(grid[r, c])
             ax.axis("off")
-            if c < len(maps):
-                ax.imshow(maps[c], cmap="gray")
-        axes[r, 0].set_title(name, fontsize=8, loc="left")
+            ax.imshow(maps[c], cmap="gray")
+            if c == 0:
+                ax.set_title(name, fontsize=8, loc="left")
     scores = np.asarray(feats["output"]["z"])[0]
-    for c in range(ncol):
-        axes[-1, c].axis("off")
-    ax = fig.add_subplot(len(rows) + 1, 3, 3 * len(rows) + 2)
+    ax = fig.add_subplot(grid[len(rows):, 3:13])
     ax.bar(range(10), scores)
     ax.set_xticks(range(10))
     ax.set_title(f"output scores (label {label}, predicted {int(scores.argmax())})", fontsize=8)

@@ -155,7 +155,8 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
             "correlation" (no flip, what frameworks call convolution).
         stride: int or one int per spatial axis; the output is the stride-1 output sampled
             every ``stride`` positions starting at 0.
-        table: optional (P, K) connection table (eq 153); None = every output reads every input.
+        table: optional (P, K) connection table (eq 153), a concrete (NumPy) array, not a
+            traced one; None = every output reads every input.
 
     Returns:
         (B, K, *out) array, ``out`` = :func:`output_size` of the spatial size.
