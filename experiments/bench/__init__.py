@@ -1,21 +1,38 @@
 """``jaxnn bench``: per-model speed benchmarks against Flax and PyTorch, one table.
 
-Each module here (``mlp``, ``lenet``, ``rnn``, ...) exposes ``run(quick) -> list[dict]``
-(see :mod:`experiments.bench._timing`); :func:`main` runs the ones present and writes the table.
+Each module here (``mlp``, ``lenet``, ``rnn``, ``scaling``, ...) exposes
+``run(quick) -> list[dict]`` (see :mod:`experiments.bench._timing` for the row keys).
+:func:`main` runs each module in its own Python subprocess (so one model's compiled caches,
+thread pools and allocator state do not disturb the next; ``isolate=False`` runs them in this
+process, for tests), merges the rows and writes ``bench.md`` and ``bench.json``:
+
+- median step time; the ratio of each peer's time to jaxnn's for the same model and config
+  (> 1: jaxnn is faster);
+- achieved GFLOP/s and its share of a large float32 matmul measured in the same run (the
+  ceiling);
+- compile seconds and peak memory (``peak_mb``, how it is measured: ``_timing``'s docstring);
+- a summary line naming the peers that were missing (e.g. torch not installed), and notes: the
+  subprocess max RSS of each module, models the issue asks for that the project lacks (NPLM).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import pkgutil
+import subprocess
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from experiments.bench._timing import matmul_gflops
 
 # Run order; modules that are not there yet are skipped.
 ORDER = ("mlp", "lenet", "rnn", "scaling")
+COLUMNS = ("model", "config", "impl", "median ms", "jaxnn speed-up vs impl", "GFLOP/s",
+           "% of matmul", "compile s", "peak MB", "note")
 
 
 def _modules() -> list[str]:
@@ -25,35 +42,125 @@ def _modules() -> list[str]:
     return [m for m in ORDER if m in present] + sorted(present - set(ORDER))
 
 
-def table_markdown(rows: list[dict], ceiling: float) -> str:
-    """Markdown table: median ms, ratio of each peer's time to jaxnn's (>1 = jaxnn faster)."""
+def _fmt(v, spec: str) -> str:
+    return "" if v is None else format(v, spec)
+
+
+def missing_summary(rows: list[dict]) -> str:
+    """One line naming every implementation reported missing, with the models and reasons."""
+    missing: dict[str, dict[str, set[str]]] = {}
+    for r in rows:
+        if r.get("missing"):
+            missing.setdefault(r["impl"], {}).setdefault(r["missing"], set()).add(r["model"])
+    if not missing:
+        return "Missing peers: none."
+    parts = [f"{impl} ({reason}: {', '.join(sorted(models))})"
+             for impl, reasons in missing.items() for reason, models in reasons.items()]
+    return "Missing peers: " + "; ".join(parts) + "."
+
+
+def notes(modules: dict[str, dict]) -> list[str]:
+    """Table notes: models the project lacks, per-module subprocess stats and failures."""
+    lines = []
+    if importlib.util.find_spec("jaxnn.models.nplm") is None:
+        lines.append("NPLM (Bengio et al.'s neural probabilistic language model): there is no "
+                     "NPLM model in jaxnn yet, so it has no rows.")
+    for name, m in modules.items():
+        if m.get("max_rss_mb") is not None:
+            lines.append(f"`{name}` ran in its own process: {m['wall_s']:.0f} s, max RSS "
+                         f"{m['max_rss_mb']:.0f} MB (whole process: Python, XLA, torch).")
+        if m.get("error"):
+            lines.append(f"`{name}` failed: {m['error']}")
+    return lines
+
+
+def table_markdown(rows: list[dict], ceiling: float, extra_notes: Sequence[str] = ()) -> str:
+    """Markdown table of ``rows`` (ratios: peer ms / jaxnn ms, > 1 = jaxnn faster)."""
     lines = [f"Large-matmul ceiling measured in this run: {ceiling:.1f} GFLOP/s", "",
-             "| model | config | impl | median ms | jaxnn speed-up vs impl | GFLOP/s | compile s | note |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     ours = {(r["model"], r["config"]): r["median_ms"] for r in rows if r["impl"] == "jaxnn"}
     for r in rows:
         ms = r.get("median_ms")
         base = ours.get((r["model"], r["config"]))
         ratio = f"{ms / base:.2f}×" if ms and base and r["impl"] != "jaxnn" else ""
-        gf = f"{r['gflops']:.1f}" if r.get("gflops") else ""
-        cs = f"{r['compile_s']:.2f}" if r.get("compile_s") is not None else ""
+        gf = r.get("gflops") or None
+        share = _fmt(100 * gf / ceiling if gf and ceiling else None, ".0f")
         note = r.get("missing", "") or r.get("note", "")
-        lines.append(f"| {r['model']} | {r['config']} | {r['impl']} | "
-                     f"{'' if ms is None else f'{ms:.2f}'} | {ratio} | {gf} | {cs} | {note} |")
+        cells = (r["model"], r["config"], r["impl"], _fmt(ms, ".2f"), ratio, _fmt(gf, ".1f"),
+                 share, _fmt(r.get("compile_s"), ".2f"), _fmt(r.get("peak_mb"), ".2f"), note)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", missing_summary(rows)]
+    if extra_notes:
+        lines += ["", *(f"- {n}" for n in extra_notes)]
     return "\n".join(lines)
 
 
-def main(*, quick: bool = False, out: Path | None = None) -> int:
+def run_module(name: str, quick: bool) -> list[dict]:
+    """Rows of ``experiments.bench.<name>.run(quick)`` in this process."""
+    return importlib.import_module(f"experiments.bench.{name}").run(quick)
+
+
+def _child(name: str, quick: str, path: str) -> None:
+    """Subprocess entry: run one module, write its rows and max RSS (MB) as JSON to ``path``."""
+    import resource
+
+    rows = run_module(name, quick == "1")
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss     # kilobytes on Linux
+    Path(path).write_text(json.dumps({"rows": rows, "max_rss_mb": rss_kb * 1024 / 1e6}))
+
+
+def run_isolated(name: str, quick: bool, workdir: Path) -> tuple[list[dict], dict]:
+    """Run one module in a fresh Python process; a failure becomes a note, not an exception."""
+    path = workdir / f".bench-{name}.json"
+    code = f"from experiments.bench import _child; _child({name!r}, {'1' if quick else '0'!r}, " \
+           f"{str(path)!r})"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    info: dict = {"wall_s": time.perf_counter() - t0, "rc": proc.returncode}
+    if proc.returncode != 0 or not path.exists():
+        tail = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["no output"]
+        info["error"] = f"exit {proc.returncode}: {tail[0]}"
+        sys.stderr.write(proc.stderr[-4000:])
+        return [], info
+    data = json.loads(path.read_text())
+    path.unlink()
+    info["max_rss_mb"] = data["max_rss_mb"]
+    return data["rows"], info
+
+
+def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | None = None,
+         isolate: bool = True) -> int:
+    """Run the benchmark modules and write ``out/bench.md`` and ``out/bench.json``.
+
+    Args:
+        quick: each module's quick sizes.
+        out: output folder (default ``runs/bench-<timestamp>``).
+        modules: module names (default: every module here, in :data:`ORDER`).
+        isolate: run each module in its own subprocess (default); False runs them in-process.
+
+    Returns:
+        0 (a module that fails is reported in the notes, not raised, when isolated).
+    """
     out = Path(out) if out else Path("runs") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
     ceiling = matmul_gflops()
     rows: list[dict] = []
-    for name in _modules():
+    info: dict[str, dict] = {}
+    for name in modules if modules is not None else _modules():
         print(f"--- bench {name}", flush=True)
-        rows += importlib.import_module(f"experiments.bench.{name}").run(quick)
-    md = table_markdown(rows, ceiling)
+        if isolate:
+            mod_rows, info[name] = run_isolated(name, quick, out)
+        else:
+            t0 = time.perf_counter()
+            mod_rows = run_module(name, quick)
+            info[name] = {"wall_s": time.perf_counter() - t0}
+        rows += mod_rows
+    extra = notes(info)
+    md = table_markdown(rows, ceiling, extra)
     (out / "bench.md").write_text(md + "\n")
-    (out / "bench.json").write_text(json.dumps({"matmul_gflops": ceiling, "rows": rows}, indent=2))
+    (out / "bench.json").write_text(json.dumps(
+        {"matmul_gflops": ceiling, "quick": quick, "isolated": isolate, "modules": info,
+         "missing_peers": missing_summary(rows), "notes": extra, "rows": rows}, indent=2))
     print(md)
     print(f"\nbench table: {out / 'bench.md'}")
     return 0

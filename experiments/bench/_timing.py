@@ -5,6 +5,18 @@ one row per (configuration, implementation) with at least ``model``, ``config`` 
 ``impl`` ("jaxnn", "flax", "torch"), ``median_ms``, and optionally ``compile_s``, ``gflops``
 (achieved), ``peak_mb``. Peers that are not installed are reported as rows with
 ``missing`` = reason instead of failing.
+
+Peak memory (``peak_mb``, in MB = 10⁶ bytes):
+
+- jaxnn / Flax rows: XLA's own accounting of the compiled step, :func:`memory_mb` of
+  ``jitted.lower(*args).compile().memory_analysis()``: its ``peak_memory_in_bytes`` (the
+  buffer-assignment peak: live arguments, outputs and temporaries at the worst point) when the
+  backend reports it, else ``argument + output + temp − alias`` bytes (an upper bound).
+- torch rows: :func:`torch_live_mb`, the bytes of the persistent tensors (parameters,
+  gradients, optimizer state, batch) plus every tensor autograd saved for the backward pass
+  (``torch.autograd.graph.saved_tensors_hooks``), deduplicated by storage: the live set at the
+  end of the forward pass. It leaves out short-lived temporaries and allocator slack, so it is
+  a lower bound on the process's real peak.
 """
 
 from __future__ import annotations
@@ -68,6 +80,70 @@ def compile_seconds(jitted: Callable, *args: Any) -> float:
     t0 = time.perf_counter()
     jitted.lower(*args).compile()
     return time.perf_counter() - t0
+
+
+def memory_mb(compiled: Any) -> float | None:
+    """Peak bytes of a compiled XLA executable in MB (see the module docstring), or None.
+
+    Args:
+        compiled: a ``jax.stages.Compiled`` (``jitted.lower(*args).compile()``).
+
+    Returns:
+        ``peak_memory_in_bytes / 1e6`` when the backend reports a positive peak, else
+        ``(argument + output + temp − alias) / 1e6``; None when there is no memory analysis.
+    """
+    stats = compiled.memory_analysis()
+    if stats is None:
+        return None
+    peak = getattr(stats, "peak_memory_in_bytes", 0) or 0
+    if peak <= 0:
+        peak = (stats.argument_size_in_bytes + stats.output_size_in_bytes
+                + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
+    return peak / 1e6
+
+
+def peak_memory_mb(jitted: Callable, *args: Any) -> float | None:
+    """Peak memory in MB of ``jitted`` compiled for ``args`` (:func:`memory_mb`; no execution)."""
+    return memory_mb(jitted.lower(*args).compile())
+
+
+def compile_stats(jitted: Callable, *args: Any) -> tuple[float, float | None]:
+    """``(compile seconds, peak MB)`` of ``jitted`` for ``args`` from one lower + compile."""
+    t0 = time.perf_counter()
+    compiled = jitted.lower(*args).compile()
+    return time.perf_counter() - t0, memory_mb(compiled)
+
+
+def torch_live_mb(torch: Any, tensors: Any, forward: Callable[[], Any]) -> float:
+    """MB live at the end of a torch forward pass (see the module docstring).
+
+    Args:
+        torch: the torch module.
+        tensors: iterable of the persistent tensors (parameters, their ``.grad``, optimizer
+            state, the batch); None entries are skipped.
+        forward: ``() -> loss`` tensor; it is run once under ``saved_tensors_hooks`` and its
+            loss back-propagated (so call it where a training step would).
+
+    Returns:
+        Bytes of the union of ``tensors`` and the tensors saved for backward, by storage, / 1e6.
+    """
+    storages: dict[int, int] = {}
+
+    def note(t):
+        s = t.untyped_storage()
+        storages[s.data_ptr()] = s.nbytes()
+
+    def pack(t):
+        note(t)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = forward()
+    for t in tensors:
+        if t is not None:
+            note(t)
+    loss.backward()
+    return sum(storages.values()) / 1e6
 
 
 def matmul_gflops(n: int = 1024, repeat: int = 10) -> float:

@@ -1,0 +1,93 @@
+"""``jaxnn bench`` plumbing: table columns, missing peers, peak memory, subprocess isolation.
+
+Runs the scaling module at its TINY sizes (``JAXNN_BENCH_TINY=1``) so the whole file takes
+seconds; it must pass without torch installed (torch-only checks are skipped then).
+"""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import experiments.bench as bench
+from experiments.bench import _timing, scaling
+
+
+@pytest.fixture
+def small_ceiling(monkeypatch):
+    """A 128³ matmul for the ceiling instead of 1024³ (seconds on a loaded box)."""
+    monkeypatch.setattr(bench, "matmul_gflops", lambda: _timing.matmul_gflops(128, repeat=3))
+
+
+def test_peak_memory_of_a_matmul_covers_its_arguments_and_output():
+    f = jax.jit(lambda a, b: a @ b)
+    small = (jnp.ones((64, 32)), jnp.ones((32, 16)))
+    big = (jnp.ones((256, 128)), jnp.ones((128, 64)))
+    mb_small, mb_big = _timing.peak_memory_mb(f, *small), _timing.peak_memory_mb(f, *big)
+    # float32: both arguments and the output are live at once
+    assert mb_small >= (64 * 32 + 32 * 16 + 64 * 16) * 4 / 1e6
+    assert mb_big >= (256 * 128 + 128 * 64 + 256 * 64) * 4 / 1e6 > mb_small
+    seconds, mb = _timing.compile_stats(f, *big)
+    assert seconds > 0 and mb == pytest.approx(mb_big)
+
+
+def test_torch_live_set_counts_parameters_and_saved_activations():
+    torch = pytest.importorskip("torch")
+    lin = torch.nn.Linear(100, 50)
+    x = torch.randn(10, 100)
+    params = lin.weight.numel() + lin.bias.numel()
+    mb = _timing.torch_live_mb(torch, [x, *lin.parameters()], lambda: torch.tanh(lin(x)).sum())
+    # parameters + x + the tanh output saved for backward (x is saved by linear: counted once)
+    assert mb == pytest.approx((params + 10 * 100 + 10 * 50) * 4 / 1e6)
+    assert lin.weight.grad is not None                  # the loss was back-propagated
+
+
+def test_table_ratio_and_matmul_share():
+    rows = [{"model": "m", "config": "c", "impl": "jaxnn", "median_ms": 2.0, "gflops": 5.0,
+             "peak_mb": 1.5},
+            {"model": "m", "config": "c", "impl": "torch", "median_ms": 3.0},
+            _timing.missing_row("m", "c", "flax", "flax not installed")]
+    md = bench.table_markdown(rows, ceiling=50.0)
+    jaxnn_line, torch_line, flax_line = md.splitlines()[4:7]
+    assert "| 2.00 |  | 5.0 | 10 |" in jaxnn_line and "| 1.50 |" in jaxnn_line
+    assert "| 1.50× |" in torch_line
+    assert "flax not installed" in flax_line
+    assert "Missing peers: flax (flax not installed: m)." in md
+
+
+def test_tiny_bench_in_process_without_torch(tmp_path, monkeypatch, small_ceiling):
+    monkeypatch.setenv("JAXNN_BENCH_TINY", "1")
+    monkeypatch.setitem(scaling.TINY, "torch", True)           # ask for the peer ...
+    monkeypatch.setattr(scaling, "torch_or_none", lambda: None)  # ... which is not installed
+    assert bench.main(quick=True, out=tmp_path, modules=["scaling"], isolate=False) == 0
+    md = (tmp_path / "bench.md").read_text()
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert "| " + " | ".join(bench.COLUMNS) + " |" in md
+    assert data["matmul_gflops"] > 0 and data["quick"] is True
+    rows = data["rows"]
+    got = {(r["model"], r["config"], r["impl"]) for r in rows}
+    B, D, H = scaling.TINY["lstm"]
+    want = {("mlp scaling", f"16-8-4 B={b}", impl) for b in scaling.TINY["batches"]
+            for impl in ("jaxnn", "torch")}
+    want |= {("lstm scaling", f"B={B} D={D} H={H} T={T}", impl) for T in scaling.TINY["Ts"]
+             for impl in ("jaxnn", "jaxnn[remat]")}
+    assert got == want
+    for r in rows:
+        if r["impl"] == "torch":
+            assert r["median_ms"] is None and r["missing"] == "torch not installed"
+        else:
+            assert r["median_ms"] > 0 and r["compile_s"] > 0 and r["peak_mb"] > 0
+            assert r["gflops"] > 0
+    assert "Missing peers: torch (torch not installed: mlp scaling)." in md
+    assert data["missing_peers"] in md
+    import importlib.util
+    assert ("no NPLM model" in md) == (importlib.util.find_spec("jaxnn.models.nplm") is None)
+
+
+def test_isolated_module_failure_is_reported_not_raised(tmp_path, small_ceiling):
+    assert bench.main(quick=True, out=tmp_path, modules=["no_such_module"]) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    err = data["modules"]["no_such_module"]["error"]
+    assert err.startswith("exit 1:") and "no_such_module" in err
+    assert data["rows"] == [] and "`no_such_module` failed" in (tmp_path / "bench.md").read_text()
