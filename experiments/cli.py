@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     except JaxnnError as exc:
         print(f"jaxnn: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `jaxnn list | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
