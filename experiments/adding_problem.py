@@ -6,8 +6,8 @@ Each step carries (value ~ U[0, 1], marker); the target is the sum of the two ma
 Var[y] = 1/6 ≈ 0.167 exactly, so a test MSE near 0.167 means nothing was learned; success is
 MSE far below it (we call < 0.01 solved). Every training step draws a fresh batch from its PRNG
 key inside the jitted step (``jaxnn.train.make_train_step``), and a ``lax.scan`` runs ``chunk``
-steps per dispatch. Adam with gradient clipping. The training helpers here (:func:`make_chunk_runner`, :func:`train_chunks`)
-are shared by the other recurrent experiments.
+steps per dispatch. Adam with gradient clipping. The training helpers here
+(:func:`make_chunk_runner`, :func:`train_chunks`) are shared by the other recurrent experiments.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ def test_scalar_targets_for_one_output(key):
 
 
 def test_readout_gradient_closed_form(x64, key):
-    # J = (1/B) Σ_b (W h_b + b − y_b)²  ⇒  ∂J/∂W = (2/B) Σ_b (ŷ_b − y_b) h_bᵀ, ∂J/∂b = (2/B) Σ (ŷ − y)
+    # J = (1/B) Σ_b ‖W h_b + b − y_b‖²  ⇒  ∂J/∂W = (2/B) Σ_b (ŷ_b − y_b) h_bᵀ,
+    # ∂J/∂b = (2/B) Σ_b (ŷ_b − y_b)
     params = jax.tree.map(lambda a: a.astype(jnp.float64), M.init(key, "gru", 3, 4, 2))
     x = jax.random.normal(jax.random.key(5), (6, 5, 3), jnp.float64)
     y = jax.random.normal(jax.random.key(6), (6, 2), jnp.float64)
