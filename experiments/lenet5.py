@@ -140,7 +140,8 @@ def train_one(config: dict, model: lenet.LeNetConfig, train, test, *, epochs: in
         scores = lenet.apply(params, batch[0], config=model)
         return {"test_error": 1.0 - metrics.accuracy(scores, batch[1])}
 
-    params = lenet.init(jax.random.key(seed), model)
+    # the modern variant starts from Glorot uniform: LeCun's ±2.4/F_in is too small for ReLU
+    params = lenet.init(jax.random.key(seed), model, scale=None if adam else 2.4)
     res = fit(params, loss_fn, opt, train, epochs=epochs, batch_size=config["batch_size"],
               key=jax.random.key(seed + 1), valid_data=test, eval_fn=eval_fn,
               eval_batch_size=1000, desc=desc)

@@ -206,8 +206,8 @@ def convolve(x: jax.Array, f: jax.Array, padding: Padding = "valid", *,
         (n_out,) or (M_out, N_out): e.g. n−m+1 for "valid", n+m−1 for "full".
     """
     if np.ndim(x) != np.ndim(f) or np.ndim(x) not in (1, 2, 3):
-        raise ShapeError(f"x and f must both be 1-D or both 2-D; got x {tuple(np.shape(x))}, "
-                         f"f {tuple(np.shape(f))}")
+        raise ShapeError(f"x and f must have the same number (1, 2 or 3) of axes; got x "
+                         f"{tuple(np.shape(x))}, f {tuple(np.shape(f))}")
     x, f = jnp.asarray(x), jnp.asarray(f)
     return conv(x[None, None], f[None, None], padding=padding, kind=kind, stride=stride)[0, 0]
 
