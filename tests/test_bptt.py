@@ -27,8 +27,10 @@ def _data(cell):
 @pytest.mark.parametrize("act", ["tanh", "sigmoid"])
 def test_simple_rnn_delta_recursion_and_eq183(x64, act):
     p, x, y = _data("rnn")
-    want = jax.grad(bptt.sequence_loss)(p, x, y, activation=act)
-    chex.assert_trees_all_close(bptt.grad_rnn(p, x, y, activation=act), want, **TOL)
+    want = jax.jit(jax.grad(bptt.sequence_loss), static_argnames="activation")(
+        p, x, y, activation=act)
+    got = jax.jit(bptt.grad_rnn, static_argnames="activation")(p, x, y, activation=act)
+    chex.assert_trees_all_close(got, want, **TOL)
     np.testing.assert_allclose(bptt.grad_U_double_sum(p, x, y, activation=act), want["U"],
                                **TOL)
 
@@ -47,9 +49,10 @@ def test_simple_rnn_against_finite_differences(x64):
 def test_grad_sequence_equals_jax_grad(x64, cell):
     p, x, y = _data(cell)
     lengths = jnp.array([T, 2])
-    want = jax.grad(bptt.sequence_loss)(p, x, y, cell=cell, lengths=lengths)
-    chex.assert_trees_all_close(bptt.grad_sequence(p, x, y, cell=cell, lengths=lengths), want,
-                                **TOL)
+    want = jax.jit(jax.grad(bptt.sequence_loss), static_argnames="cell")(
+        p, x, y, cell=cell, lengths=lengths)
+    got = jax.jit(bptt.grad_sequence, static_argnames="cell")(p, x, y, cell=cell, lengths=lengths)
+    chex.assert_trees_all_close(got, want, **TOL)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -63,7 +66,9 @@ def test_custom_vjp_equals_autodiff(x64, cell):
         hs, final = R.rnn(p, x, cell=cell, state0=s0, impl=impl, **kw)
         return jnp.sum(jnp.sin(hs)) + sum(jnp.sum(v ** 2) for v in jax.tree.leaves(final))
 
+    grad = jax.jit(jax.grad(loss, (0, 1, 2)), static_argnums=3,
+                   static_argnames=("reverse", "remat"))
     for kw in ({}, {"lengths": jnp.array([T, 3]), "reverse": True, "remat": True}):
-        g_auto = jax.grad(loss, (0, 1, 2))(p, s0, x, "autodiff", **kw)
-        g_hand = jax.grad(loss, (0, 1, 2))(p, s0, x, "custom_vjp", **kw)
+        g_auto = grad(p, s0, x, "autodiff", **kw)
+        g_hand = grad(p, s0, x, "custom_vjp", **kw)
         chex.assert_trees_all_close(g_hand, g_auto, **TOL)

@@ -97,8 +97,9 @@ def test_cell_step_matches_the_equations(cell, act, key):
     h = jax.random.normal(jax.random.key(4), (B, H))
     state = (h, -0.5 * h) if cell.startswith("lstm") else h
     with jax.numpy_rank_promotion("allow"):
-        want_h, want_c = _reference_step(p, cell, state, x_t, act)
-    new, h_t = R.cell_step(p, cell, state, x_t, activation=act)
+        want_h, want_c = jax.jit(_reference_step, static_argnums=(1, 4))(p, cell, state, x_t, act)
+    new, h_t = jax.jit(R.cell_step, static_argnums=1, static_argnames="activation")(
+        p, cell, state, x_t, activation=act)
     np.testing.assert_allclose(h_t, want_h, rtol=1e-5, atol=1e-6)
     if want_c is not None:
         np.testing.assert_allclose(new[1], want_c, rtol=1e-5, atol=1e-6)
@@ -110,20 +111,23 @@ def test_cell_step_matches_the_equations(cell, act, key):
 def test_scan_equals_python_loop_and_unroll_is_invisible(cell, key, x):
     p = _params(cell, key)
     state, hs_loop = _zeros_state(cell), []
+    step = jax.jit(R.cell_step, static_argnums=1)
     for t in range(T):
-        state, h_t = R.cell_step(p, cell, state, x[:, t])
+        state, h_t = step(p, cell, state, x[:, t])
         hs_loop.append(h_t)
     hs, final = R.rnn(p, x, cell=cell)
     np.testing.assert_allclose(hs, jnp.stack(hs_loop, 1), rtol=1e-5, atol=1e-6)
     chex.assert_trees_all_close(final, state, rtol=1e-5, atol=1e-6)
-    for unroll in (2, T, True):
+    if cell not in ("lstm_peephole", "gru"):   # unroll is cell-independent: two cells suffice
+        return
+    for unroll in (2, T):
         hs_u, final_u = R.rnn(p, x, cell=cell, unroll=unroll)
         np.testing.assert_allclose(hs_u, hs, rtol=1e-6, atol=1e-6)
         chex.assert_trees_all_close(final_u, final, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("cell,reverse", [(c, False) for c in CELLS]
+                         + [("lstm", True), ("gru_reset_after", True)])
 def test_masked_padded_batch_equals_sequences_one_by_one(cell, reverse, key, x):
     p = _params(cell, key)
     lengths = np.array([T, 2, 4])
@@ -161,10 +165,8 @@ def test_remat_and_jit_change_nothing(impl, key, x):
         hs, (h, c) = R.rnn(p, x, cell="lstm_peephole", remat=remat, impl=impl)
         return jnp.sum(hs ** 2) + jnp.sum(c)
 
-    g0 = jax.grad(loss)(p, False)
-    chex.assert_trees_all_close(jax.grad(loss)(p, True), g0, rtol=1e-5, atol=1e-6)
-    chex.assert_trees_all_close(jax.jit(jax.grad(loss), static_argnums=1)(p, False), g0,
-                                rtol=1e-5, atol=1e-6)
+    grad = jax.jit(jax.grad(loss), static_argnums=1)
+    chex.assert_trees_all_close(grad(p, True), grad(p, False), rtol=1e-5, atol=1e-6)
     hs_jit, _ = jax.jit(lambda p, x: R.rnn(p, x, cell="lstm_peephole", impl=impl))(p, x)
     np.testing.assert_allclose(hs_jit, R.rnn(p, x, cell="lstm_peephole", impl=impl)[0],
                                rtol=1e-6, atol=1e-6)
@@ -184,8 +186,6 @@ def test_truncated_bptt_same_values_cut_gradients(key, x):
     assert np.abs(g_full[:, :3]).max() > 1e-4
     np.testing.assert_array_equal(g_trunc[:, :3], 0.0)
     np.testing.assert_allclose(g_trunc[:, 3:], g_full[:, 3:], rtol=1e-5, atol=1e-6)
-    g_one_chunk = jax.grad(last_step)(x, R.truncated_rnn, chunk=T)
-    np.testing.assert_allclose(g_one_chunk, g_full, rtol=1e-5, atol=1e-6)
 
 
 def test_state0_is_used(key, x):
