@@ -32,6 +32,14 @@ def test_peak_memory_of_a_matmul_covers_its_arguments_and_output():
     assert seconds > 0 and mb == pytest.approx(mb_big)
 
 
+def test_peak_memory_counts_temporaries():
+    # tanh(a a) is an (n, n) intermediate that must exist before the second matmul: a
+    # temporary, neither argument nor output (the output is one row)
+    n = 256
+    g = jax.jit(lambda a: (jnp.tanh(a @ a) @ a)[0])
+    assert _timing.peak_memory_mb(g, jnp.ones((n, n))) >= (2 * n * n + n) * 4 / 1e6
+
+
 def test_torch_live_set_counts_parameters_and_saved_activations():
     torch = pytest.importorskip("torch")
     lin = torch.nn.Linear(100, 50)

@@ -65,8 +65,6 @@ def _mlp_jaxnn(sizes, x, y):
 
 def _mlp_torch(torch, sizes, x, y):
     """Timed closure and live MB of the same step in PyTorch."""
-    if os.environ.get("JAXNN_BENCH_TORCH_THREADS"):
-        torch.set_num_threads(int(os.environ["JAXNN_BENCH_TORCH_THREADS"]))
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
