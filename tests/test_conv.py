@@ -187,3 +187,17 @@ def test_bad_input_messages():
         C.conv(x, jnp.zeros((3, 2, 3, 3)), jnp.zeros(2))
     with pytest.raises(JaxnnError, match="stride.*0"):
         C.conv(x, jnp.zeros((3, 2, 3, 3)), stride=0)
+
+
+def test_channels_last_equals_transposed_channels_first():
+    rng = np.random.default_rng(7)
+    x = jnp.asarray(rng.standard_normal((2, 6, 9, 8)), jnp.float32)
+    W = jnp.asarray(rng.standard_normal((16, 6, 3, 2)), jnp.float32)
+    b = jnp.asarray(rng.standard_normal(16), jnp.float32)
+    want = C.conv(x, W, b, table=C.lenet5_table(), padding="same", stride=(2, 1))
+    got = C.conv(jnp.moveaxis(x, 1, -1), W, b, table=C.lenet5_table(), padding="same",
+                 stride=(2, 1), channels_last=True)
+    np.testing.assert_allclose(np.asarray(jnp.moveaxis(got, -1, 1)), np.asarray(want), rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(ShapeError, match=r"x has 8 input maps"):
+        C.conv(x, W, channels_last=True)

@@ -81,3 +81,17 @@ def test_bad_input_messages():
         PL.pool(jnp.zeros((1, 1, 4, 4)), kind="median")
     with pytest.raises(ShapeError, match=r"\(B, P, \*spatial\).*\(4, 4\)"):
         PL.pool(jnp.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("kind,stride", [("max", None), ("avg", 1), ("sum", None)])
+def test_channels_last_equals_transposed_channels_first(kind, stride):
+    x = jnp.asarray(np.random.default_rng(4).standard_normal((2, 3, 6, 4)), jnp.float32)
+    want = PL.pool(x, 2, stride, kind=kind)
+    got = PL.pool(jnp.moveaxis(x, 1, -1), 2, stride, kind=kind, channels_last=True)
+    np.testing.assert_allclose(np.asarray(jnp.moveaxis(got, -1, 1)), np.asarray(want), rtol=1e-6)
+    p = {"w": jnp.asarray([0.5, -1.0, 2.0]), "b": jnp.asarray([0.1, 0.2, 0.3])}
+    z = PL.subsample(p, jnp.moveaxis(x, 1, -1), channels_last=True)
+    np.testing.assert_allclose(np.asarray(jnp.moveaxis(z, -1, 1)),
+                               np.asarray(PL.subsample(p, x)), rtol=1e-6)
+    with pytest.raises(ShapeError, match=r"got maps \(3, 4\)"):
+        PL.down(jnp.moveaxis(x, 1, -1)[:, :3], channels_last=True)

@@ -183,24 +183,28 @@ def features(params: dict, x: jax.Array, config: LeNetConfig = LENET5) -> dict:
         "output": {"z": scores (B, C)}}. For plain pooling layers z is the pooled map and a = z.
     """
     f = activation(config).fn
-    a = _as_images(x)
-    out = {"input": {"a": a}}
+    # computed channels-last ("NHWC"), the layout XLA's CPU convolutions use, so no transposes
+    # run between layers; the maps are returned (B, P, H, W) — under jit, apply never pays
+    # for those transposes (dead code).
+    a = _as_images(x).reshape((-1, INPUT_SIZE, INPUT_SIZE, 1))
+    nchw = lambda t: jnp.moveaxis(t, -1, 1) if t.ndim == 4 else t  # noqa: E731
+    out = {"input": {"a": nchw(a)}}
     for name, kind, _, size in LAYERS:
         p = params[name]
         if kind == "conv":
             table = c3_table(config) if name == "C3" else None
-            z = conv(a, p["W"], p["b"], table=table)
-            z = z.reshape(z.shape[:2]) if name == "C5" else z
+            z = conv(a, p["W"], p["b"], table=table, channels_last=True)
+            z = z.reshape(z.shape[:1] + z.shape[-1:]) if name == "C5" else z
             a = f(z)
         elif kind == "pool" and config.pooling == "subsample":
-            z = subsample(p, a, size=size, kind=config.down)
+            z = subsample(p, a, size=size, kind=config.down, channels_last=True)
             a = f(z)
         elif kind == "pool":
-            z = a = pool(a, size, kind=config.pooling)
+            z = a = pool(a, size, kind=config.pooling, channels_last=True)
         else:
             z = a @ p["W"].T + p["b"][None, :]
             a = f(z)
-        out[name] = {"z": z, "a": a}
+        out[name] = {"z": nchw(z), "a": nchw(a)}
     head = params["output"]
     if config.output == "rbf":
         c = jax.lax.stop_gradient(head["centres"])

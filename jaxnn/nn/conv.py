@@ -130,16 +130,29 @@ def lenet5_table() -> np.ndarray:
     return t
 
 
-def _dimension_numbers(nd: int) -> tuple[str, str, str]:
+def _dimension_numbers(nd: int, channels_last: bool) -> tuple[str, str, str]:
     sp = "DHW"[3 - nd:] if nd <= 3 else None
     if sp is None:
         raise ShapeError(f"only 1-, 2- or 3-D convolution is supported; got {nd} spatial axes")
-    return ("NC" + sp, "OI" + sp, "NC" + sp)
+    io = "N" + sp + "C" if channels_last else "NC" + sp
+    return (io, "OI" + sp, io)
+
+
+def map_axis(channels_last: bool) -> int:
+    """Axis of the feature maps: 1 for (B, P, *spatial), −1 for (B, *spatial, P)."""
+    return -1 if channels_last else 1
+
+
+def spatial_shape(x: Any, channels_last: bool) -> tuple[int, ...]:
+    """The spatial sizes of a batch of feature maps in either layout."""
+    shape = tuple(np.shape(x))
+    return shape[1:-1] if channels_last else shape[2:]
 
 
 def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
          padding: Padding = "valid", kind: str = "convolution",
-         stride: int | Sequence[int] = 1, table: Any = None) -> jax.Array:
+         stride: int | Sequence[int] = 1, table: Any = None,
+         channels_last: bool = False) -> jax.Array:
     """K output feature maps from P input maps (eq 152, with table eq 153), pre-activation.
 
     ``Z[:, k] = Σ_{p: T[p,k]=1} W[k, p] ⊗ X[:, p] + b[k]``, where ⊗ is true convolution
@@ -157,6 +170,8 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
             every ``stride`` positions starting at 0.
         table: optional (P, K) connection table (eq 153), a concrete (NumPy) array, not a
             traced one; None = every output reads every input.
+        channels_last: x and the result are (B, *spatial, P) / (B, *out, K) instead ("NHWC",
+            the layout XLA's CPU convolutions use internally: no transposes between layers).
 
     Returns:
         (B, K, *out) array, ``out`` = :func:`output_size` of the spatial size.
@@ -171,14 +186,16 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         raise ShapeError(f"x must be (B, P, *spatial) and W (K, P, *kernel) with the same number "
                          f"of spatial axes; got x {tuple(np.shape(x))}, W {tuple(np.shape(W))}")
     K, P, *kernel = W.shape
-    if x.shape[1] != P:
-        raise ShapeError(f"channel mismatch: x has {x.shape[1]} input maps (shape "
+    ax = map_axis(channels_last)
+    spatial = spatial_shape(x, channels_last)
+    if x.shape[ax] != P:
+        raise ShapeError(f"channel mismatch: x has {x.shape[ax]} input maps (shape "
                          f"{tuple(x.shape)}) but W expects {P} (shape {tuple(W.shape)})")
     pairs = pad_pairs(padding, kernel)
     strides = as_tuple(stride, nd, "stride")
-    padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pairs))
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pairs))
     if any(m > n for m, n in zip(kernel, padded)):
-        raise ShapeError(f"filter {tuple(kernel)} is larger than the input {tuple(x.shape[2:])}"
+        raise ShapeError(f"filter {tuple(kernel)} is larger than the input {spatial}"
                          f" padded by {pairs} (padding={padding!r}); got x {tuple(x.shape)}, "
                          f"W {tuple(W.shape)}")
     if table is not None:
@@ -186,10 +203,11 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
     if kind == "convolution":
         W = jnp.flip(W, axis=tuple(range(2, nd + 2)))
     z = lax.conv_general_dilated(x, W, strides, pairs,
-                                 dimension_numbers=_dimension_numbers(nd))
+                                 dimension_numbers=_dimension_numbers(nd, channels_last))
     if b is not None:
         check_shape(b, (K,), "bias b (one per output map K)")
-        z = z + b.reshape((1, K) + (1,) * nd)
+        z = z + (b.reshape((1,) * (nd + 1) + (K,)) if channels_last
+                 else b.reshape((1, K) + (1,) * nd))
     return z
 
 

@@ -22,13 +22,13 @@ import numpy as np
 from jax import lax
 
 from jaxnn.errors import ShapeError, check_choice, check_shape
-from jaxnn.nn.conv import as_tuple
+from jaxnn.nn.conv import as_tuple, map_axis, spatial_shape
 
 POOL_KINDS = ("max", "avg", "sum")
 
 
 def pool(x: jax.Array, size: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None,
-         *, kind: str = "max") -> jax.Array:
+         *, kind: str = "max", channels_last: bool = False) -> jax.Array:
     """Max (eq 158), average (eq 159) or sum pooling over regions of every feature map.
 
     Regions are ``size`` windows every ``stride`` positions (default ``stride = size``,
@@ -40,9 +40,10 @@ def pool(x: jax.Array, size: int | Sequence[int] = 2, stride: int | Sequence[int
         size: window size, int or one per spatial axis.
         stride: step between windows (default: ``size``).
         kind: "max", "avg" or "sum".
+        channels_last: x is (B, *spatial, P) (and so is the result).
 
     Returns:
-        (B, P, *out) with ``out = (n − size) // stride + 1`` per axis.
+        (B, P, *out) (or (B, *out, P)) with ``out = (n − size) // stride + 1`` per axis.
 
     Raises:
         ShapeError: x has fewer than 3 axes or a window is larger than the input.
@@ -53,17 +54,19 @@ def pool(x: jax.Array, size: int | Sequence[int] = 2, stride: int | Sequence[int
         raise ShapeError(f"x must be (B, P, *spatial); got shape {tuple(np.shape(x))}")
     size = as_tuple(size, nd, "pooling size")
     stride = size if stride is None else as_tuple(stride, nd, "pooling stride")
-    spatial = x.shape[2:]
+    spatial = spatial_shape(x, channels_last)
+    lead, tail = ((x.shape[0],), (x.shape[-1],)) if channels_last else (x.shape[:2], ())
     if any(m > n for m, n in zip(size, spatial)):
         raise ShapeError(f"pooling window {size} is larger than the feature maps {spatial} "
                          f"(x shape {tuple(x.shape)})")
     if stride == size and all(n % m == 0 for n, m in zip(spatial, size)):
         # exact non-overlapping tiling: a reshape and a reduction (fast on every backend)
-        shape = x.shape[:2] + tuple(d for n, m in zip(spatial, size) for d in (n // m, m))
-        axes = tuple(range(3, 2 + 2 * nd, 2))
+        shape = lead + tuple(d for n, m in zip(spatial, size) for d in (n // m, m)) + tail
+        axes = tuple(range(len(lead) + 1, len(lead) + 2 * nd, 2))
         r = x.reshape(shape)
         return {"max": r.max, "avg": r.mean, "sum": r.sum}[kind](axis=axes)
-    win, st = (1, 1) + size, (1, 1) + stride
+    win, st = ((1,) + size + (1,), (1,) + stride + (1,)) if channels_last else \
+        ((1, 1) + size, (1, 1) + stride)
     if kind == "max":
         return lax.reduce_window(x, -jnp.inf, lax.max, win, st, "VALID")
     s = lax.reduce_window(x, 0.0, lax.add, win, st, "VALID")
@@ -82,13 +85,15 @@ def avg_pool(x: jax.Array, size: int | Sequence[int] = 2,
     return pool(x, size, stride, kind="avg")
 
 
-def down(x: jax.Array, size: int | Sequence[int] = 2, kind: str = "avg") -> jax.Array:
+def down(x: jax.Array, size: int | Sequence[int] = 2, kind: str = "avg", *,
+         channels_last: bool = False) -> jax.Array:
     """The notes' ``down(X)`` (eq 155, 157): non-overlapping regions that tile X exactly.
 
     Args:
         x: (B, P, *spatial); every spatial size must be a multiple of ``size``.
         size: region size (2 for LeNet-5's 2×2 subsampling).
         kind: "avg" (the notes' LeNet slides; default), "sum" (LeCun et al. 1998) or "max".
+        channels_last: x is (B, *spatial, P).
 
     Returns:
         (B, P, *spatial // size).
@@ -100,11 +105,12 @@ def down(x: jax.Array, size: int | Sequence[int] = 2, kind: str = "avg") -> jax.
     if nd < 1:
         raise ShapeError(f"x must be (B, P, *spatial); got shape {tuple(np.shape(x))}")
     sz = as_tuple(size, nd, "subsampling size")
-    if any(n % m for n, m in zip(x.shape[2:], sz)):
+    maps = spatial_shape(x, channels_last)
+    if any(n % m for n, m in zip(maps, sz)):
         raise ShapeError(f"{'×'.join(map(str, sz))} subsampling needs feature maps whose sides are"
-                         f" multiples of {sz}; got maps {tuple(x.shape[2:])} "
+                         f" multiples of {sz}; got maps {maps} "
                          f"(x shape {tuple(x.shape)})")
-    return pool(x, sz, kind=kind)
+    return pool(x, sz, kind=kind, channels_last=channels_last)
 
 
 def upsample(delta: jax.Array, size: int | Sequence[int] = 2) -> jax.Array:
@@ -135,7 +141,7 @@ def init_subsample(num_maps: int, *, w: float = 1.0, b: float = 0.0,
 
 
 def subsample(params: dict, x: jax.Array, *, size: int | Sequence[int] = 2,
-              kind: str = "avg") -> jax.Array:
+              kind: str = "avg", channels_last: bool = False) -> jax.Array:
     """LeNet's trainable subsampling, pre-activation (eq 155, 157): ``Z = w·down(X) + b``.
 
     Args:
@@ -143,13 +149,15 @@ def subsample(params: dict, x: jax.Array, *, size: int | Sequence[int] = 2,
         x: (B, P, *spatial), spatial sizes multiples of ``size``.
         size: region size (2 in LeNet-5).
         kind: ``down`` kind, "avg" (notes, default) or "sum" (LeCun 1998) or "max".
+        channels_last: x is (B, *spatial, P) (and so is Z).
 
     Returns:
         Z, (B, P, *spatial // size); apply the activation f yourself (eq 154, 156).
     """
-    P = x.shape[1] if np.ndim(x) >= 2 else None
+    P = x.shape[map_axis(channels_last)] if np.ndim(x) >= 2 else None
     check_shape(params["w"], (P,), f"subsampling weight w (one per map of x {tuple(x.shape)})")
     check_shape(params["b"], (P,), f"subsampling bias b (one per map of x {tuple(x.shape)})")
-    d = down(x, size, kind)
-    bcast = (1, P) + (1,) * (np.ndim(x) - 2)
+    d = down(x, size, kind, channels_last=channels_last)
+    ones = (1,) * (np.ndim(x) - 2)
+    bcast = (1,) + ones + (P,) if channels_last else (1, P) + ones
     return params["w"].reshape(bcast) * d + params["b"].reshape(bcast)
