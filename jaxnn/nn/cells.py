@@ -6,15 +6,11 @@ of size ``H`` are stacked along the first axis in the order below (``W[k*H:(k+1)
 ``k``). The notes write the gates without biases; we add ``b`` (initialised to zero except the
 LSTM forget gate, see ``forget_bias``), as every framework does.
 
-===================  ===  ===================  ==========================================
-cell                 G    gate order           extra parameters
-===================  ===  ===================  ==========================================
-``"rnn"``            1    (h̃,)                 —
-``"lstm"``           4    (i, f, g=c̃, o)       —
-``"lstm_peephole"``  4    (i, f, g=c̃, o)       ``V_i, V_f, V_o: (H,)`` (diagonal peepholes)
-``"gru"``            3    (r, z, n=h̃)          —
-``"gru_reset_after"``3    (r, z, n=h̃)          ``bU: (H,)`` recurrent bias of the candidate
-===================  ===  ===================  ==========================================
+- ``"rnn"``: G = 1, block (h̃,).
+- ``"lstm"``: G = 4, blocks (i, f, g = c̃, o) — the order of PyTorch and Flax.
+- ``"lstm_peephole"``: as ``"lstm"`` plus diagonal peepholes ``V_i, V_f, V_o: (H,)``.
+- ``"gru"``: G = 3, blocks (r, z, n = h̃).
+- ``"gru_reset_after"``: as ``"gru"`` plus ``bU: (H,)``, the recurrent bias of the candidate.
 
 With ``a_t = W x_t + b`` (hoisted out of the time loop by :func:`jaxnn.nn.recurrent.rnn`):
 
@@ -25,11 +21,13 @@ With ``a_t = W x_t + b`` (hoisted out of the time loop by :func:`jaxnn.nn.recurr
   ``h_t = o⊙tanh(c_t)``. ``lstm`` is the same without the ``V`` terms (Flax, PyTorch).
 - ``gru`` (eq 193–196, reset *before* U): ``r = σ(a_r + U_r h)``, ``z = σ(a_z + U_z h)``,
   ``h̃ = tanh(a_n + U_n (r⊙h))``, ``h_t = z⊙h_{t−1} + (1−z)⊙h̃``.
-- ``gru_reset_after`` (cuDNN, PyTorch, Flax): ``h̃ = tanh(a_n + r⊙(U_n h + bU))``; the rest as ``gru``.
+- ``gru_reset_after`` (cuDNN, PyTorch, Flax): ``h̃ = tanh(a_n + r⊙(U_n h + bU))``; the rest
+  as ``gru``. From PyTorch: ``b = b_ih + [b_hh_r; b_hh_z; 0]``, ``bU = b_hh_n``.
 
-Initialisation: ``W`` per gate block Glorot-uniform, ``U`` per gate block orthogonal (a local
-helper, :func:`orthogonal`), biases zero, the LSTM forget-gate bias ``forget_bias`` (default 1.0,
-Gers et al. 2000 and Jozefowicz et al. 2015; pass 0.0 for the notes' bias-free gates at
+Initialisation: ``W`` per gate block Glorot-uniform (:func:`jaxnn.nn.init.glorot_uniform`),
+``U`` per gate block orthogonal (a local helper, :func:`orthogonal`: ``jaxnn.nn.init`` has
+none), biases zero, the LSTM forget-gate bias ``forget_bias`` (default 1.0, Gers et al. 2000
+and Jozefowicz et al. 2015; pass 0.0 for the notes' bias-free gates at
 initialisation), peepholes zero.
 """
 
@@ -41,6 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_positive
+from jaxnn.nn.init import glorot_uniform
 
 Params = dict[str, jax.Array]
 State = Any  # h: (B, H) for rnn/gru, (h, c) for the LSTMs
@@ -89,15 +88,6 @@ def orthogonal(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax
     return q if n >= m else q.T
 
 
-def _glorot(key: jax.Array, shape: tuple[int, int], dtype=jnp.float32) -> jax.Array:
-    try:
-        from jaxnn.nn.init import glorot_uniform
-    except ImportError:  # the shared initialisers are not there yet
-        lim = jnp.sqrt(6.0 / (shape[0] + shape[1]))
-        return jax.random.uniform(key, shape, dtype, -lim, lim)
-    return glorot_uniform(key, shape).astype(dtype)
-
-
 def init(key: jax.Array, cell: str, input_size: int, hidden_size: int, *,
          forget_bias: float = 1.0, activation: str = "tanh", dtype=jnp.float32) -> Params:
     """Parameters of one recurrent cell (layout and gate order in the module docstring).
@@ -123,7 +113,7 @@ def init(key: jax.Array, cell: str, input_size: int, hidden_size: int, *,
     check_positive(hidden_size, "hidden_size")
     g, h, d = sp.gates, int(hidden_size), int(input_size)
     kw, ku = jax.random.split(key)
-    W = jnp.concatenate([_glorot(k, (h, d), dtype) for k in jax.random.split(kw, g)])
+    W = jnp.concatenate([glorot_uniform(k, (h, d), dtype) for k in jax.random.split(kw, g)])
     U = jnp.concatenate([orthogonal(k, (h, h), dtype) for k in jax.random.split(ku, g)])
     b = jnp.zeros((g * h,), dtype)
     if sp.lstm:
