@@ -99,3 +99,17 @@ def test_isolated_module_failure_is_reported_not_raised(tmp_path, small_ceiling)
     err = data["modules"]["no_such_module"]["error"]
     assert err.startswith("exit 1:") and "no_such_module" in err
     assert data["rows"] == [] and "`no_such_module` failed" in (tmp_path / "bench.md").read_text()
+
+
+def test_tiny_bench_in_subprocesses_merges_rows(tmp_path, monkeypatch, small_ceiling):
+    monkeypatch.setenv("JAXNN_BENCH_TINY", "1")          # inherited by the subprocess
+    assert bench.main(quick=True, out=tmp_path, modules=["scaling"], isolate=True) == 0
+    data = json.loads((tmp_path / "bench.json").read_text())
+    info = data["modules"]["scaling"]
+    assert info["rc"] == 0 and info["max_rss_mb"] > 50 and info["matmul_gflops"] > 0
+    assert data["matmul_gflops"] == max(data["matmul_gflops_all"])
+    jaxnn_rows = [r for r in data["rows"] if r["impl"].startswith("jaxnn")]
+    assert len(jaxnn_rows) == len(scaling.TINY["batches"]) + 2 * len(scaling.TINY["Ts"])
+    assert all(r["peak_mb"] > 0 for r in jaxnn_rows)
+    assert "`scaling` ran in its own process" in (tmp_path / "bench.md").read_text()
+    assert not list(tmp_path.glob(".bench-*.json"))      # the hand-over file is cleaned up
