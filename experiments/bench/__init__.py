@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -107,7 +108,6 @@ def run_module(name: str, quick: bool) -> list[dict]:
 def _child(name: str, quick: str, path: str) -> None:
     """Subprocess entry: measure the matmul ceiling, run one module, write its rows, the
     ceiling and the process's max RSS (MB) as JSON to ``path``."""
-    import os
     import resource
 
     module = importlib.import_module(f"experiments.bench.{name}")     # fail fast
@@ -124,7 +124,11 @@ def run_isolated(name: str, quick: bool, workdir: Path) -> tuple[list[dict], dic
     code = f"from experiments.bench import _child; _child({name!r}, {'1' if quick else '0'!r}, " \
            f"{str(path)!r})"
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    root = str(Path(__file__).resolve().parents[2])      # the folder holding ``experiments``
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True,
+                          env=env)
     info: dict = {"wall_s": time.perf_counter() - t0, "rc": proc.returncode}
     if proc.returncode != 0 or not path.exists():
         tail = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or ["no output"]
