@@ -49,7 +49,8 @@ def test_gated_jacobians_match_a_restarted_scan(x64, key, cell):
 
     def rest(h, c=None):
         s0 = (h[None], c[None]) if lstm else h[None]
-        _, s = recurrent.rnn(p, x[None, k:], cell=cell, state0=s0)
+        # autodiff scan: forward mode does not go through the hand-BPTT custom_vjp
+        _, s = recurrent.rnn(p, x[None, k:], cell=cell, state0=s0, impl="autodiff")
         return s
 
     if lstm:
@@ -72,7 +73,7 @@ def test_state_jacobians_bad_input(key):
 
 TINY_TRAIN = {"steps": 20, "chunk": 10, "lr": 1e-2, "clip": 1.0}
 TINY = {
-    "rnn-gradients": {"T": 8, "cells": ["rnn", "lstm"], "hidden": 4, "batch": 2,
+    "rnn-gradients": {"T": 8, "cells": ["rnn"], "hidden": 4, "batch": 2,
                       "train": dict(TINY_TRAIN, T=6, batch=4)},
     "adding-problem": dict(TINY_TRAIN, lengths=[6], cells=["rnn"], hidden=4, batch=4,
                            test_size=16),
@@ -104,7 +105,6 @@ def test_experiment_smoke(name, tmp_path, monkeypatch):
         assert m["gamma_max_rnn_init"] <= 1.0 + 1e-5
         assert m["bound_holds_fraction_rnn_init"] == 1.0
         assert m["bound_holds_fraction_rnn_trained"] == 1.0
-        assert "log10_cell_jac_norm_lag7_lstm_init" in m
     elif name == "sequence-mnist":
         assert 0.0 <= m["test_accuracy_gru"] <= 1.0
         assert m["test_error_gru"] == pytest.approx(1 - m["test_accuracy_gru"])
