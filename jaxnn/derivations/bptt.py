@@ -122,7 +122,8 @@ def grad_U_double_sum(params, x, y, *, activation: str = "tanh"):
     """∂J/∂U of the simple RNN as eq 183's double sum, literally (O(T²); for teaching and tests).
 
     ``Σ_t Σ_{k≤t} (∂h_k/∂U)(Π_{i=k+1}^{t} ∂h_i/∂h_{i−1})(∂J_t/∂h_t)`` with the direct
-    ``∂h_k/∂U`` (``h_{k−1}`` held fixed). Runs one sample at a time outside jit, so keep T small.
+    ``∂h_k/∂U`` (``h_{k−1}`` held fixed). Python loops over samples and steps (they unroll
+    under ``jax.jit``), so keep B and T small.
     Args as :func:`grad_rnn`; returns ``(H, H)``.
     """
     f = _activation(activation)
@@ -130,13 +131,12 @@ def grad_U_double_sum(params, x, y, *, activation: str = "tanh"):
     H = U.shape[0]
     total = jnp.zeros_like(U)
     for xb, yb in zip(x, y):                                    # each sample separately
-        hs, zs, h = [], [], jnp.zeros((H,), x.dtype)
+        hs, h = [], jnp.zeros((H,), x.dtype)
         for x_t in xb:
             z = U @ h + W @ x_t + b
             h = f(z)
-            zs.append(z)
             hs.append(h)
-        fp = [jax.grad(lambda s: f(s).sum())(z) for z in zs]  # f′(z_k), elementwise
+        fp = [1.0 - h * h if activation == "tanh" else h * (1.0 - h) for h in hs]  # f′(z_k)
         for t in range(len(hs)):
             g = hs[t] - yb[t]                                   # ∂J_t/∂h_t
             for k in range(t, -1, -1):
