@@ -144,7 +144,9 @@ def rnn(params, x, *, cell: str, state0=None, lengths=None, mask=None, reverse: 
         reverse: run from the last step to the first.
         unroll: steps per scan iteration (``lax.scan``'s ``unroll``; True = all).
         remat: ``jax.checkpoint`` each step (recompute in the backward pass; saves memory).
-        impl: ``"autodiff"`` or ``"custom_vjp"`` (hand BPTT); see :data:`DEFAULT_IMPL`.
+        impl: ``"custom_vjp"`` (hand BPTT, the default, see :data:`DEFAULT_IMPL`) or
+            ``"autodiff"``. A ``custom_vjp`` supports reverse mode only (``grad``, ``vjp``,
+            ``jacrev``, with ``vmap``); use ``"autodiff"`` for ``jvp``/``jacfwd``/Hessians.
         activation: the simple RNN's f, ``"tanh"`` or ``"sigmoid"`` (eq 177).
 
     Returns:
