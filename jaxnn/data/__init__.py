@@ -16,4 +16,4 @@ from jaxnn.data.datasets import (  # noqa: F401
     train_valid_split,
     wine,
 )
-from jaxnn.data.mnist import cache_dir, fetch as fetch_mnist, mnist  # noqa: F401
+from jaxnn.data.mnist_cache import cache_dir, fetch as fetch_mnist, mnist  # noqa: F401

@@ -99,7 +99,7 @@ def _sklearn(name: str, test_fraction: float, seed: int, regression: bool = Fals
 def digits(test_fraction: float = 0.25, seed: int = 0, flat: bool = True) -> Dataset:
     """scikit-learn's 8×8 handwritten digits (1,797 images, 10 classes).
 
-    Pixels are divided by 16 so inputs lie in [0, 1] (like :func:`jaxnn.data.mnist.mnist`).
+    Pixels are divided by 16 so inputs lie in [0, 1] (like :func:`jaxnn.data.mnist`).
 
     Args:
         test_fraction: share held out as the test set, in (0, 1).

@@ -196,8 +196,3 @@ def mnist(flat: bool = True, directory: str | Path | None = None) -> Dataset:
     return Dataset(images(a["train_images"]), a["train_labels"].astype(np.int32),
                    images(a["test_images"]), a["test_labels"].astype(np.int32))
 
-
-# ``jaxnn.data.mnist`` is the loader function (the package re-exports it over this module's
-# name), so ``jaxnn.data.mnist.fetch()`` must also work on the function.
-mnist.fetch = fetch  # type: ignore[attr-defined]
-mnist.cache_dir = cache_dir  # type: ignore[attr-defined]
