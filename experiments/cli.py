@@ -60,6 +60,8 @@ def _initialize_distributed(args: argparse.Namespace) -> None:
     """
     import jax
 
+    # CPU processes exchange gradients through gloo (no effect on GPU/TPU collectives)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
     explicit = [args.coordinator, args.num_processes, args.process_id]
     if any(v is not None for v in explicit) and not all(v is not None for v in explicit):
         raise JaxnnError("--coordinator, --num-processes and --process-id go together; got "

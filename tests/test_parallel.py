@@ -58,3 +58,8 @@ def test_missing_backend_is_named():
 def test_num_devices_range():
     with pytest.raises(JaxnnError, match="num_devices"):
         parallel.make_mesh(len(jax.devices()) + 1)
+
+
+def test_empty_batch_is_refused():
+    with pytest.raises(JaxnnError, match="batch size must be >= 1"):
+        parallel.shard_batch((np.zeros((0, 2)), np.zeros(0)), parallel.make_mesh())

@@ -92,14 +92,31 @@ def batch_sharding(mesh: Mesh, ndim: int = 1, axis: int = 0) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(*spec))
 
 
+def _host(tree: Any) -> Any:
+    """Arrays as host numpy values when several processes share the mesh.
+
+    ``jax.device_put`` of a process-local ``jax.Array`` onto a sharding that spans other
+    processes' devices yields an unusable array; from host values each process keeps its own
+    shards (every process must pass the same global value).
+    """
+    if jax.process_count() == 1:
+        return tree
+    return jax.tree.map(lambda x: np.asarray(jax.device_get(x)), tree)
+
+
 def replicate(tree: Any, mesh: Mesh) -> Any:
-    """Place every array of ``tree`` (params, optimizer state) on all devices of ``mesh``."""
-    return jax.device_put(tree, replicated(mesh))
+    """Place every array of ``tree`` (params, optimizer state) on all devices of ``mesh``.
+
+    Multi-host: every process passes the same values (same seed, same data).
+    """
+    return jax.device_put(_host(tree), replicated(mesh))
 
 
 def check_divisible(batch_size: int, mesh: Mesh) -> None:
     """Raise :class:`JaxnnError` unless ``batch_size`` splits evenly over the mesh."""
     n = mesh.devices.size
+    if batch_size < 1:
+        raise JaxnnError(f"batch size must be >= 1 to split over {n} devices; got {batch_size}")
     if batch_size % n:
         lo, hi = n * (batch_size // n), n * (batch_size // n + 1)
         raise JaxnnError(f"batch size {batch_size} does not divide over {n} devices; "
@@ -125,7 +142,7 @@ def shard_batch(batch: Any, mesh: Mesh, *, axis: int = 0) -> Any:
         raise JaxnnError(f"batch arrays disagree on axis {axis}: sizes {sorted(sizes)}")
     check_divisible(sizes.pop(), mesh)
     return jax.tree.map(lambda x: jax.device_put(x, batch_sharding(mesh, np.ndim(x), axis)),
-                        batch)
+                        _host(batch))
 
 
 # --------------------------------------------------------------------------- default mesh
