@@ -6,28 +6,22 @@ Each step carries (value ~ U[0, 1], marker); the target is the sum of the two ma
 Var[y] = 1/6 ≈ 0.167 exactly, so a test MSE near 0.167 means nothing was learned; success is
 MSE far below it (we call < 0.01 solved). Every training step draws a fresh batch from its PRNG
 key inside the jitted step (``jaxnn.train.make_train_step``), and a ``lax.scan`` runs ``chunk``
-steps per dispatch. Adam with gradient clipping. The training helpers here
-(:func:`make_chunk_runner`, :func:`train_chunks`) are shared by the other recurrent experiments.
+steps per dispatch (:mod:`experiments._recurrent`). Adam with gradient clipping.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
-from tqdm.auto import tqdm
 
 from experiments._base import Result, savefig
+from experiments._recurrent import CELLS, adam_schedule, make_chunk_runner, train_chunks
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
-from jaxnn.train import make_train_step
 
 TITLE = "Adding problem: simple RNN fails, LSTM and GRU carry two numbers across T steps"
 
@@ -37,64 +31,6 @@ FULL = {"lengths": [50, 100, 200, 500, 1000], "cells": ["rnn", "lstm", "gru"], "
         "batch": 32, "steps": 4000, "chunk": 100, "lr": 5e-3, "clip": 1.0, "test_size": 2000}
 
 SOLVED_MSE = 0.01
-CELLS = ("rnn", "lstm", "lstm_peephole", "gru", "gru_reset_after")
-
-
-# --------------------------------------------------------------------------- shared training
-
-
-def adam_schedule(lr: float, steps: int, schedule: str = "constant"):
-    """Adam with a constant learning rate or one cosine-decayed to 0 over ``steps``."""
-    check_choice(schedule, ("constant", "cosine"), "lr schedule")
-    rate = optax.cosine_decay_schedule(lr, steps) if schedule == "cosine" else lr
-    return optax.adam(rate)
-
-
-def make_chunk_runner(loss_fn: Callable, sample: Callable, optimizer, chunk: int, *,
-                      clip_norm: float | None = None) -> Callable:
-    """A jitted ``run(params, opt_state, key, data) -> (params, opt_state, losses: (chunk,))``.
-
-    Args:
-        loss_fn: ``loss_fn(params, batch, key) -> scalar``.
-        sample: ``sample(key, data) -> batch``: draws one training batch (fresh synthetic data,
-            or random rows of the arrays in ``data``) inside the jitted loop.
-        optimizer: optax transformation.
-        chunk: training steps per call, run by ``lax.scan``.
-        clip_norm: clip the global gradient norm to this value before the optimizer.
-    """
-    step = make_train_step(loss_fn, optimizer, clip_norm=clip_norm)
-
-    @jax.jit
-    def run(params, opt_state, key, data):
-        def body(carry, k):
-            p, s = carry
-            kb, ks = jax.random.split(k)
-            p, s, value, _ = step(p, s, sample(kb, data), ks)
-            return (p, s), value
-
-        (params, opt_state), values = lax.scan(body, (params, opt_state),
-                                               jax.random.split(key, chunk))
-        return params, opt_state, values
-
-    return run
-
-
-def train_chunks(run: Callable, params, opt_state, key, n_chunks: int, data=None, *,
-                 desc: str = "") -> tuple:
-    """Call ``run`` ``n_chunks`` times with fresh keys; return (params, opt_state, losses).
-
-    ``losses`` is a list of the mean training loss of each chunk (a tqdm bar shows the last).
-    """
-    losses = []
-    bar = tqdm(range(n_chunks), desc=desc, leave=False, mininterval=2.0)
-    for _ in bar:
-        key, k = jax.random.split(key)
-        params, opt_state, values = run(params, opt_state, k, data)
-        losses.append(float(jnp.mean(values)))
-        bar.set_postfix(loss=f"{losses[-1]:.4g}")
-        if not math.isfinite(losses[-1]):
-            break
-    return params, opt_state, losses
 
 
 # --------------------------------------------------------------------------- the experiment

@@ -34,7 +34,8 @@ import numpy as np
 from jax import lax
 
 from experiments._base import Result, savefig
-from experiments.adding_problem import CELLS, train_adding
+from experiments._recurrent import CELLS
+from experiments.adding_problem import train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from experiments._base import Result, savefig
-from experiments.adding_problem import CELLS, adam_schedule, make_chunk_runner, train_chunks
+from experiments._recurrent import CELLS, adam_schedule, make_chunk_runner, train_chunks
 from jaxnn import data as datasets
 from jaxnn.data import sequences
 from jaxnn.errors import check_choice

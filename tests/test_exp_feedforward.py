@@ -4,8 +4,6 @@ with configs far smaller than QUICK, on the bundled 8×8 digits."""
 import json
 import math
 
-import pytest
-
 from experiments import _base, mlp_mnist, optimizers, vanishing_gradients
 
 

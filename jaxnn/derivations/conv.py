@@ -25,7 +25,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxnn.models import lenet
 from jaxnn.nn.conv import conv, table_mask
