@@ -47,18 +47,24 @@ def slice_mode(full, x_shape, f_shape, mode):
     return full[s0:s0 + x_shape[0], s1:s1 + x_shape[1]]
 
 
+METHODS = ["xla", "toeplitz"]
+
+
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("mode", ["valid", "full", "same"])
 @pytest.mark.parametrize("fshape", [(3, 3), (2, 4)])
-def test_true_convolution_2d_matches_eq146(mode, fshape):
+def test_true_convolution_2d_matches_eq146(mode, fshape, method):
     rng = np.random.default_rng(0)
     x, f = rng.standard_normal((6, 7)), rng.standard_normal(fshape)
     want = slice_mode(naive_full_convolution(x, f), x.shape, f.shape, mode)
-    got = C.convolve(jnp.asarray(x, jnp.float32), jnp.asarray(f, jnp.float32), mode)
+    got = C.convolve(jnp.asarray(x, jnp.float32), jnp.asarray(f, jnp.float32), mode,
+                     method=method)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("mode", ["valid", "full", "same", "narrow", "wide"])
-def test_true_convolution_1d_matches_eq145_and_numpy(mode):
+def test_true_convolution_1d_matches_eq145_and_numpy(mode, method):
     rng = np.random.default_rng(1)
     x, f = rng.standard_normal(9), rng.standard_normal(4)
     np_mode = {"narrow": "valid", "wide": "full"}.get(mode, mode)
@@ -67,7 +73,8 @@ def test_true_convolution_1d_matches_eq145_and_numpy(mode):
     if np_mode == "valid":
         lit = [sum(f[k - 1] * x[t - k] for k in range(1, 5)) for t in range(4, 10)]
         np.testing.assert_allclose(want, lit, rtol=1e-12)
-    got = C.convolve(jnp.asarray(x, jnp.float32), jnp.asarray(f, jnp.float32), mode)
+    got = C.convolve(jnp.asarray(x, jnp.float32), jnp.asarray(f, jnp.float32), mode,
+                     method=method)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
 
 
@@ -78,9 +85,10 @@ def test_moving_average_filter():
     np.testing.assert_allclose(np.asarray(got), np.arange(1.0, 9.0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("padding,stride", [("valid", 1), ("same", 2), (1, (2, 1)),
-                                            (((2, 0), (0, 1)), 1)])
-def test_correlation_multi_map_matches_loops(padding, stride):
+                                            (((2, 0), (0, 1)), 1), ("valid", (1, 3))])
+def test_correlation_multi_map_matches_loops(padding, stride, method):
     rng = np.random.default_rng(2)
     B, P, K = 2, 3, 4
     x = rng.standard_normal((B, P, 7, 6))
@@ -92,7 +100,8 @@ def test_correlation_multi_map_matches_loops(padding, stride):
                                    for p in range(P)) + b[k] for k in range(K)])
                      for i in range(B)])
     got = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32),
-                 jnp.asarray(b, jnp.float32), padding=padding, kind="correlation", stride=stride)
+                 jnp.asarray(b, jnp.float32), padding=padding, kind="correlation", stride=stride,
+                 method=method)
     assert got.shape == want.shape == (B, K) + C.output_size((7, 6), (3, 2), padding, stride)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
 
@@ -111,12 +120,14 @@ def test_convolution_is_correlation_with_flipped_kernel_eq152():
     np.testing.assert_allclose(np.asarray(flipped), want, rtol=1e-4, atol=1e-4)
 
 
-def test_conv1d_batched():
+@pytest.mark.parametrize("method", METHODS)
+def test_conv1d_batched(method):
     rng = np.random.default_rng(4)
     x, W = rng.standard_normal((2, 2, 10)), rng.standard_normal((3, 2, 4))
     want = np.stack([np.stack([sum(np.convolve(x[i, p], W[k, p], "full") for p in range(2))
                                for k in range(3)]) for i in range(2)])
-    got = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32), padding="wide")
+    got = C.conv(jnp.asarray(x, jnp.float32), jnp.asarray(W, jnp.float32), padding="wide",
+                 method=method)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-4, atol=1e-4)
 
 
@@ -201,3 +212,43 @@ def test_channels_last_equals_transposed_channels_first():
                                atol=1e-5)
     with pytest.raises(ShapeError, match=r"x has 8 input maps"):
         C.conv(x, W, channels_last=True)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("padding,stride", [("valid", 1), ("same", (2, 1)), ("full", 2)])
+def test_toeplitz_equals_xla_values_and_gradients(x64, padding, stride, channels_last):
+    # LeNet-5's C3 geometry with its table, plus strides and paddings: the Toeplitz product and
+    # XLA's convolution agree in value and in jax.grad w.r.t. input, filters and bias (float64)
+    rng = np.random.default_rng(8)
+    x = jnp.asarray(rng.standard_normal((3, 6, 14, 13)))
+    x = jnp.moveaxis(x, 1, -1) if channels_last else x
+    W = jnp.asarray(rng.standard_normal((16, 6, 5, 4)))
+    b = jnp.asarray(rng.standard_normal(16))
+
+    def f(method):
+        def loss(x, W, b):
+            z = C.conv(x, W, b, padding=padding, stride=stride, table=C.lenet5_table(),
+                       channels_last=channels_last, method=method)
+            return jnp.sum(jnp.tanh(z) * jnp.cos(jnp.arange(z.size).reshape(z.shape)))
+        return loss(x, W, b), jax.grad(loss, argnums=(0, 1, 2))(x, W, b)
+
+    (v_x, g_x), (v_t, g_t) = f("xla"), f("toeplitz")
+    np.testing.assert_allclose(float(v_t), float(v_x), rtol=1e-12)
+    for a, e in zip(g_t, g_x):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-10, atol=1e-12)
+
+
+def test_auto_method_choice():
+    from jaxnn.nn import conv_toeplitz as T
+    on_cpu = jax.default_backend() == "cpu"
+    # LeNet-5's layers go to the Toeplitz product on CPU; a wide image with a small filter does
+    # not (W_in/n = 64 > 8), nor does a 3-D convolution
+    assert T.use_toeplitz((32, 32), 1, (5, 5), 6, (1, 1)) == on_cpu
+    assert T.use_toeplitz((14, 14), 6, (5, 5), 16, (1, 1)) == on_cpu
+    assert T.use_toeplitz((5, 5), 16, (5, 5), 120, (1, 1)) == on_cpu
+    assert not T.use_toeplitz((192, 192), 3, (3, 3), 64, (1, 1))
+    assert not T.use_toeplitz((8, 8, 8), 1, (3, 3, 3), 4, (1, 1, 1))
+    with pytest.raises(JaxnnError, match="1-D and 2-D"):
+        C.conv(jnp.zeros((1, 1, 4, 4, 4)), jnp.zeros((2, 1, 2, 2, 2)), method="toeplitz")
+    with pytest.raises(JaxnnError, match="'fft'"):
+        C.conv(jnp.zeros((1, 1, 4, 4)), jnp.zeros((2, 1, 2, 2)), method="fft")

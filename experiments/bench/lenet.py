@@ -5,6 +5,9 @@ map), C3 16@5×5 with the 6×16 connection table (a mask on the dense filter ban
 S4, C5 120@5×5, F6 84, scaled tanh 1.7159·tanh(2a/3) — with a softmax output and
 cross-entropy (the RBF head is left out so every peer has the same, standard loss), and take one
 SGD-with-momentum step (lr 0.01, 0.9) on a batch of 32×32 images.
+
+``jaxnn`` is the default (``conv_method="auto"``: the row-Toeplitz matrix product on CPU);
+``jaxnn-xla-conv`` is the same model on ``lax.conv_general_dilated``, the primitive Flax uses.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.bench._timing import block, compile_seconds, median_ms, missing_row, torch_or_none
+from experiments.bench._timing import (block, compile_seconds, interleaved_medians, missing_row,
+                                       torch_or_none)
 from jaxnn.models import lenet
 from jaxnn.nn.conv import lenet5_table
 
@@ -38,21 +42,23 @@ def _data(batch: int):
             rng.integers(0, 10, batch).astype(np.int32))
 
 
-def bench_jaxnn(batch: int) -> dict:
+def bench_jaxnn(batch: int, conv_method: str = "auto"):
+    """(step closure, compile seconds) of one jaxnn training step."""
     from jaxnn.train import make_train_step
 
-    params = lenet.init(jax.random.key(0), CONFIG)
+    config = CONFIG._replace(conv_method=conv_method)
+    params = lenet.init(jax.random.key(0), config)
     opt = optax.sgd(LR, momentum=MOMENTUM)
-    step = make_train_step(functools.partial(lenet.loss, config=CONFIG), opt)
+    step = make_train_step(functools.partial(lenet.loss, config=config), opt)
     state = opt.init(params)
     x, y = map(jnp.asarray, _data(batch))
     key = jax.random.key(1)
     cs = compile_seconds(step, params, state, (x, y), key)
-    ms = median_ms(lambda: block(step(params, state, (x, y), key)))
-    return {"median_ms": ms, "compile_s": cs}
+    return (lambda: block(step(params, state, (x, y), key))), cs
 
 
-def bench_flax(batch: int) -> dict:
+def bench_flax(batch: int):
+    """(step closure, compile seconds) of the Flax NNX peer (split/merge inside one jit)."""
     from flax import nnx
 
     mask = jnp.asarray(lenet5_table(), jnp.float32)[None, None]      # (1, 1, 6, 16) HWIO
@@ -109,11 +115,11 @@ def bench_flax(batch: int) -> dict:
     xn, yn = _data(batch)
     x, y = jnp.asarray(xn.transpose(0, 2, 3, 1)), jnp.asarray(yn)
     cs = compile_seconds(step, params, state, x, y)
-    ms = median_ms(lambda: block(step(params, state, x, y)))
-    return {"median_ms": ms, "compile_s": cs}
+    return (lambda: block(step(params, state, x, y))), cs
 
 
-def bench_torch(torch, batch: int) -> dict:
+def bench_torch(torch, batch: int):
+    """(step closure, None) of the PyTorch peer (eager, SGD with momentum)."""
     F = torch.nn.functional
     mask = torch.tensor(lenet5_table().T[:, :, None, None].astype(np.float32))   # (16, 6, 1, 1)
 
@@ -158,28 +164,33 @@ def bench_torch(torch, batch: int) -> dict:
         opt.step()
         return loss.item()
 
-    return {"median_ms": median_ms(step)}
+    return step, None
 
 
 def run(quick: bool) -> list[dict]:
-    """One row per (batch size, implementation); peers missing from the venv are reported."""
+    """One row per (batch size, implementation), timed in interleaved rounds (so load that
+    drifts hits every implementation alike); peers missing from the venv are reported."""
     rows = []
     torch = torch_or_none()
     for batch in (128, 256):
         config = f"B={batch}"
-        impls = [("jaxnn", lambda: bench_jaxnn(batch))]
+        built = {"jaxnn": bench_jaxnn(batch), "jaxnn-xla-conv": bench_jaxnn(batch, "xla")}
         try:
             import flax.nnx  # noqa: F401
-            impls.append(("flax", lambda: bench_flax(batch)))
+            built["flax"] = bench_flax(batch)
         except ImportError as exc:
             rows.append(missing_row(MODEL, config, "flax", f"flax missing ({exc})"))
         if torch is not None:
-            impls.append(("torch", lambda: bench_torch(torch, batch)))
+            built["torch"] = bench_torch(torch, batch)
         else:
             rows.append(missing_row(MODEL, config, "torch", "torch not installed"))
-        for impl, fn in impls:
-            r = {"model": MODEL, "config": config, "impl": impl, **fn()}
-            r["gflops"] = _flops(batch) / (r["median_ms"] * 1e-3) / 1e9
+        medians = interleaved_medians({k: fn for k, (fn, _) in built.items()},
+                                      rounds=3 if quick else 7, per_round=5)
+        for impl, ms in medians.items():
+            r = {"model": MODEL, "config": config, "impl": impl, "median_ms": ms,
+                 "gflops": _flops(batch) / (ms * 1e-3) / 1e9}
+            if built[impl][1] is not None:
+                r["compile_s"] = built[impl][1]
             rows.append(r)
     return rows
 

@@ -58,6 +58,8 @@ class LeNetConfig(NamedTuple):
     output:     "rbf" (paper) or "softmax".
     map_j:      the constant j of the paper's MAP loss (RBF head only).
     num_classes: 10.
+    conv_method: how C1, C3, C5 are computed: "auto", "xla" or "toeplitz" (see
+                :func:`jaxnn.nn.conv.conv`; the numbers agree up to float rounding).
     """
 
     activation: str = "scaled_tanh"
@@ -69,6 +71,7 @@ class LeNetConfig(NamedTuple):
     output: str = "rbf"
     map_j: float = 1.0
     num_classes: int = 10
+    conv_method: str = "auto"
 
 
 LENET5 = LeNetConfig()
@@ -193,7 +196,8 @@ def features(params: dict, x: jax.Array, config: LeNetConfig = LENET5) -> dict:
         p = params[name]
         if kind == "conv":
             table = c3_table(config) if name == "C3" else None
-            z = conv(a, p["W"], p["b"], table=table, channels_last=True)
+            z = conv(a, p["W"], p["b"], table=table, channels_last=True,
+                     method=config.conv_method)
             z = z.reshape(z.shape[:1] + z.shape[-1:]) if name == "C5" else z
             a = f(z)
         elif kind == "pool" and config.pooling == "subsample":

@@ -15,8 +15,11 @@ Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 145–153:
   unconnected pairs get zero gradient and never change.
 
 Layout: inputs ``x`` are (B, P, *spatial) ("NCHW"), filter banks ``W`` are (K, P, *kernel) —
-the notes' (n_out, n_in) orientation — and biases ``b`` are (K,). Everything is one call to
-``lax.conv_general_dilated``.
+the notes' (n_out, n_in) orientation — and biases ``b`` are (K,). The sum itself is one call
+to ``lax.conv_general_dilated`` (``method="xla"``) or, for small 1-D/2-D layers on CPU, one
+matrix product with a row-Toeplitz filter matrix (``method="toeplitz"``, see
+:mod:`jaxnn.nn.conv_toeplitz`); ``method="auto"`` (default) picks per layer. Both give the same
+numbers up to float rounding.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ import numpy as np
 from jax import lax
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_shape
+from jaxnn.nn.conv_toeplitz import toeplitz_correlation, use_toeplitz
 
 KINDS = ("convolution", "correlation")
+METHODS = ("auto", "xla", "toeplitz")
 _MODE_ALIASES = {"valid": "valid", "narrow": "valid", "full": "full", "wide": "full",
                  "same": "same"}
 
@@ -152,7 +157,7 @@ def spatial_shape(x: Any, channels_last: bool) -> tuple[int, ...]:
 def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
          padding: Padding = "valid", kind: str = "convolution",
          stride: int | Sequence[int] = 1, table: Any = None,
-         channels_last: bool = False) -> jax.Array:
+         channels_last: bool = False, method: str = "auto") -> jax.Array:
     """K output feature maps from P input maps (eq 152, with table eq 153), pre-activation.
 
     ``Z[:, k] = Σ_{p: T[p,k]=1} W[k, p] ⊗ X[:, p] + b[k]``, where ⊗ is true convolution
@@ -172,6 +177,10 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
             traced one; None = every output reads every input.
         channels_last: x and the result are (B, *spatial, P) / (B, *out, K) instead ("NHWC",
             the layout XLA's CPU convolutions use internally: no transposes between layers).
+        method: "xla" (``lax.conv_general_dilated``), "toeplitz" (one matrix product with a
+            row-Toeplitz filter matrix; 1-D and 2-D only) or "auto" (default: "toeplitz" on
+            CPU for small layers such as LeNet-5's, see
+            :func:`jaxnn.nn.conv_toeplitz.use_toeplitz`, else "xla").
 
     Returns:
         (B, K, *out) array, ``out`` = :func:`output_size` of the spatial size.
@@ -181,6 +190,7 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         not (P, K), or the filter is larger than the (padded) input.
     """
     check_choice(kind, KINDS, "convolution kind")
+    check_choice(method, METHODS, "convolution method")
     nd = np.ndim(W) - 2
     if nd < 1 or np.ndim(x) != nd + 2:
         raise ShapeError(f"x must be (B, P, *spatial) and W (K, P, *kernel) with the same number "
@@ -202,8 +212,18 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         W = W * table_mask(table, P, K, nd, W.dtype)
     if kind == "convolution":
         W = jnp.flip(W, axis=tuple(range(2, nd + 2)))
-    z = lax.conv_general_dilated(x, W, strides, pairs,
-                                 dimension_numbers=_dimension_numbers(nd, channels_last))
+    if method == "auto":
+        method = "toeplitz" if use_toeplitz(padded, P, kernel, K, strides) else "xla"
+    if method == "toeplitz":
+        if nd > 2:
+            raise JaxnnError(f"method='toeplitz' handles 1-D and 2-D convolution; got {nd} "
+                             f"spatial axes (W {tuple(W.shape)}): use method='xla'")
+        xl = x if channels_last else jnp.moveaxis(x, 1, -1)
+        z = toeplitz_correlation(jnp.pad(xl, ((0, 0),) + pairs + ((0, 0),)), W, strides)
+        z = z if channels_last else jnp.moveaxis(z, -1, 1)
+    else:
+        z = lax.conv_general_dilated(x, W, strides, pairs,
+                                     dimension_numbers=_dimension_numbers(nd, channels_last))
     if b is not None:
         check_shape(b, (K,), "bias b (one per output map K)")
         z = z + (b.reshape((1,) * (nd + 1) + (K,)) if channels_last
@@ -212,13 +232,14 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
 
 
 def convolve(x: jax.Array, f: jax.Array, padding: Padding = "valid", *,
-             kind: str = "convolution", stride: int | Sequence[int] = 1) -> jax.Array:
+             kind: str = "convolution", stride: int | Sequence[int] = 1,
+             method: str = "auto") -> jax.Array:
     """One signal and one filter, as in eq 145 (1-D) and eq 146 (2-D).
 
     Args:
         x: (n,) signal or (M, N) image, float.
         f: (m,) or (m, n) filter with the same number of axes.
-        padding, kind, stride: as in :func:`conv`.
+        padding, kind, stride, method: as in :func:`conv`.
 
     Returns:
         (n_out,) or (M_out, N_out): e.g. n−m+1 for "valid", n+m−1 for "full".
@@ -227,7 +248,8 @@ def convolve(x: jax.Array, f: jax.Array, padding: Padding = "valid", *,
         raise ShapeError(f"x and f must have the same number (1, 2 or 3) of axes; got x "
                          f"{tuple(np.shape(x))}, f {tuple(np.shape(f))}")
     x, f = jnp.asarray(x), jnp.asarray(f)
-    return conv(x[None, None], f[None, None], padding=padding, kind=kind, stride=stride)[0, 0]
+    return conv(x[None, None], f[None, None], padding=padding, kind=kind, stride=stride,
+                method=method)[0, 0]
 
 
 def init_conv(key: jax.Array, num_in: int, num_out: int, kernel: Sequence[int], *,
