@@ -43,3 +43,17 @@ def test_run_smoke(tmp_path, monkeypatch):
     for name in rec["plots"]:
         assert (tmp_path / name).stat().st_size > 1000
     assert "5,880" in rec["extra"]["summary"]
+
+
+def test_without_validation_split_reports_the_last_epoch(tmp_path, monkeypatch):
+    # valid_fraction 0 trains on every training image, as the paper did; the reported test
+    # error is then the last epoch's, never a choice made on the test set
+    small = dict(E.QUICK, n_train=96, epochs=2, modern_epochs=0, distorted_epochs=0,
+                 batch_size=32, valid_fraction=0)
+    monkeypatch.setattr(E, "QUICK", small)
+    m = execute("lenet5", quick=True, out=tmp_path)
+    metrics, notes = m["metrics"], m["notes"]
+    assert metrics["test_error"] == metrics["test_error_last_epoch"]
+    assert metrics["best_epoch_paper"] == 2
+    assert "96 training images" in notes and "after the last of 2 epochs" in notes
+    assert len(m["extra"]["history_paper"]) == 2
