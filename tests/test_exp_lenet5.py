@@ -56,4 +56,5 @@ def test_without_validation_split_reports_the_last_epoch(tmp_path, monkeypatch):
     assert metrics["test_error"] == metrics["test_error_last_epoch"]
     assert metrics["best_epoch_paper"] == 2
     assert "96 training images" in notes and "after the last of 2 epochs" in notes
-    assert len(m["extra"]["history_paper"]) == 2
+    assert [sorted(h) for h in m["extra"]["history_paper"]] == [
+        ["epoch", "test_error", "test_loss", "time_s", "train_loss"]] * 2
