@@ -46,6 +46,7 @@ QUICK = {"dataset": "digits", "epochs": 8, "modern_epochs": 6, "distorted_epochs
 # As the paper: 20 passes over all 60,000 training images, the test error after the last one.
 # The hyper-parameters were chosen on a 55k/5k split of the training images (valid_fraction
 # 1/12; results/lenet5/tuning.json lists every configuration tried and its validation error).
+# Optional keys the tuning used: "lr_schedule" ("step" default, or "cosine"), "l2" (λ, 0).
 FULL = {"dataset": "mnist", "epochs": 20, "modern_epochs": 6, "distorted_epochs": 20,
         "distortion": {"alpha": 0.0}, "batch_size": 32, "lr": 0.003, "momentum": 0.9,
         "lr_decay_every": 4, "lr_decay": 0.5, "modern_lr": 1e-3, "n_train": None,

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,12 +39,16 @@ MAX_T_ELEMENTS = 1 << 20
 MAX_EXTRA_WORK = 8.0
 
 
+def _out(size: int, k: int, stride: int) -> int:
+    """Valid output length of ``size`` inputs under a filter of ``k`` with ``stride``."""
+    return (size - k) // stride + 1
+
+
 def toeplitz_shape(width: int, maps_in: int, kernel: Sequence[int], maps_out: int,
                    stride: int) -> tuple[int, int]:
     """Shape (m·W_in·P, W_out·K) of the stacked Toeplitz matrix of a 2-D layer."""
     m, n = kernel
-    w_out = (width - n) // stride + 1
-    return (m * width * maps_in, w_out * maps_out)
+    return (m * width * maps_in, _out(width, n, stride) * maps_out)
 
 
 def use_toeplitz(padded: Sequence[int], maps_in: int, kernel: Sequence[int], maps_out: int,
@@ -66,7 +69,7 @@ def use_toeplitz(padded: Sequence[int], maps_in: int, kernel: Sequence[int], map
 
 def _selection(width: int, n: int, stride: int, dtype) -> np.ndarray:
     """sel[v, a, j] = 1 where input column a = s·j + v feeds output column j; (n, W_in, W_out)."""
-    w_out = (width - n) // stride + 1
+    w_out = _out(width, n, stride)
     sel = np.zeros((n, width, w_out), dtype)
     j = np.arange(w_out)
     for v in range(n):
@@ -81,24 +84,26 @@ def _filter_matrix(W: jax.Array, width: int, stride: int) -> jax.Array:
     return jnp.einsum("vaj,kpuv->uapjk", sel, W).reshape(m * width * P, sel.shape[-1] * K)
 
 
+def _row_slices(H: int, m: int, stride: int) -> tuple[int, list[slice]]:
+    """H_out and, per filter row u, the input rows s·i + u (i = 0..H_out−1) as a slice."""
+    h_out = _out(H, m, stride)
+    return h_out, [slice(u, u + stride * (h_out - 1) + 1, stride) for u in range(m)]
+
+
 def _rows(x: jax.Array, m: int, stride: int) -> jax.Array:
     """The m input rows under each output row, side by side: (B·H_out, m·W_in·P)."""
     B, H, width, P = x.shape
-    h_out = (H - m) // stride + 1
-    last = stride * (h_out - 1) + 1
-    rows = [x[:, u:u + last:stride].reshape(B * h_out, width * P) for u in range(m)]
-    return rows[0] if m == 1 else jnp.concatenate(rows, axis=-1)
+    h_out, slices = _row_slices(H, m, stride)
+    return jnp.concatenate([x[:, r].reshape(B * h_out, width * P) for r in slices], axis=-1)
 
 
 def _rows_transposed(x: jax.Array, m: int, stride: int) -> jax.Array:
     """``_rows(x).T`` built straight from x, (m·W_in·P, B·H_out): the weight gradient's left
     operand in the layout a matrix product wants, so no large transpose runs in the backward."""
     B, H, width, P = x.shape
-    h_out = (H - m) // stride + 1
-    last = stride * (h_out - 1) + 1
+    h_out, slices = _row_slices(H, m, stride)
     xt = jnp.transpose(x, (2, 3, 0, 1))                                   # (W_in, P, B, H)
-    rows = [xt[..., u:u + last:stride].reshape(width * P, B * h_out) for u in range(m)]
-    return rows[0] if m == 1 else jnp.concatenate(rows, axis=0)
+    return jnp.concatenate([xt[..., r].reshape(width * P, B * h_out) for r in slices], axis=0)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -114,9 +119,9 @@ def _product_bwd(stride, res, g):
     x, W = res
     m = W.shape[2]
     T, t_vjp = jax.vjp(lambda W: _filter_matrix(W, x.shape[2], stride[1]), W)
-    _, r_vjp = jax.vjp(lambda x: _rows(x, m, stride[0]), x)
+    rows_t = jax.linear_transpose(lambda x: _rows(x, m, stride[0]), x)   # rows is linear in x
     (dW,) = t_vjp(_rows_transposed(x, m, stride[0]) @ g)                # dT = rowsᵀ g
-    (dx,) = r_vjp(g @ T.T)                                               # d rows = g Tᵀ
+    (dx,) = rows_t(g @ T.T)                                              # d rows = g Tᵀ
     return dx, dW
 
 
@@ -141,5 +146,5 @@ def toeplitz_correlation(x: jax.Array, W: jax.Array, stride: Sequence[int]) -> j
     B, H, width, _ = x.shape
     K, _, m, n = W.shape
     sh, sw = (int(s) for s in stride)
-    h_out, w_out = (H - m) // sh + 1, (width - n) // sw + 1
+    h_out, w_out = _out(H, m, sh), _out(width, n, sw)
     return _product(x, W, (sh, sw)).reshape(B, h_out, w_out, K)
