@@ -1,0 +1,394 @@
+"""Check a hand-derived gradient or Jacobian the way jaxnn checks its own.
+
+A closed form ``closed_form(*args)`` is compared, in float64, with ``jax.grad`` (or
+``jax.jacrev``) of ``f`` at the same arguments, and ``jax.grad`` is in turn compared with
+central finite differences of ``f``, so a slip shows up even where the closed form and
+autodiff are both "right" about the wrong function. Checking the gradient of the squared loss
+of a linear model, J(w) = ½‖Xw − y‖², whose derivation gives ∂J/∂w = Xᵀ(Xw − y)::
+
+    import jax, jax.numpy as jnp, jaxnn.check
+    def J(w, x, y): return 0.5 * jnp.sum((x @ w - y) ** 2)      # squared loss of a linear model
+    def grad_J(w, x, y): return x.T @ (x @ w - y)                # the derivation: Xᵀ(Xw − y)
+    x, y, w = jax.random.normal(jax.random.key(0), (5, 3)), jnp.arange(5.0), jnp.zeros(3)
+    print(jaxnn.check.assert_gradient(grad_J, J, w, x, y, n_random=3))  # raises, with the table, if wrong
+
+How it works:
+
+- **float64.** Everything runs inside ``jax.enable_x64(True)``; every floating leaf of every
+  argument is cast to float64 first (integer leaves, e.g. class labels, are left alone). Build
+  the closed form from its arguments (not from float32 constants) so it is float64 too.
+- **points.** By default the check runs at ``args``. ``points`` replaces it with a list of
+  argument tuples; ``n_random`` adds, for each point, that many random points, where every
+  differentiated argument gets N(0, ``scale``²) noise (seeded by ``key``). Keep
+  ``n_random=0`` where ``f`` has a restricted domain (probabilities, a kink).
+- **closed form vs autodiff.** ``closed_form(*args)`` must return exactly the pytree
+  ``jax.grad(f, argnums)(*args)`` returns (a tuple for tuple ``argnums``); a different
+  structure or leaf shape raises :class:`jaxnn.errors.ShapeError` naming the path and both
+  shapes. Each element passes if ``|closed − auto| ≤ atol + rtol·|auto|`` (the rule of
+  ``numpy.allclose`` and ``chex.assert_trees_all_close``).
+- **autodiff vs finite differences.** Central differences (f(θ + εv) − f(θ − εv)) / 2ε, one
+  leaf at a time (every other leaf fixed): leaves of at most ``fd_max_coords`` elements are
+  probed along every coordinate (v = e_j, giving the whole leaf of the derivative); larger
+  ones along ``fd_directions`` random unit directions v, comparing the directional derivative
+  with ⟨∂f/∂θ, v⟩ (for a Jacobian, J v). That costs 2 evaluations of ``f`` per probe, batched
+  with ``jax.vmap``. Each element passes if ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``. Turn it
+  off with ``fd=False`` at a kink, where the one-sided derivatives differ and jax picks one.
+
+The :class:`GradientReport` has one :class:`LeafCheck` per point and leaf: the largest
+absolute and relative error of each comparison and the index where the tolerance is most
+exceeded (for directional differences: the direction, then the output index). ``print`` it
+for the table; ``report.ok``; ``report.assert_ok()`` raises ``AssertionError`` with the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnn.errors import JaxnnError, ShapeError, check_positive
+
+__all__ = ["Comparison", "LeafCheck", "GradientReport", "gradient", "jacobian",
+           "assert_gradient", "assert_jacobian"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """One array ``got`` against a reference ``want`` under ``|got − want| ≤ atol + rtol·|want|``.
+
+    **Fields:** `max_abs` max |got − want|; `max_rel` max |got − want| / |want| (inf where
+    want = 0 ≠ got); `index` the element (a tuple, () for scalars) where the error is largest
+    relative to its tolerance; `ok` whether every element passes (NaN fails).
+    """
+
+    max_abs: float
+    max_rel: float
+    index: tuple[int, ...]
+    ok: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class LeafCheck:
+    """The checks of one derivative leaf at one point.
+
+    **Fields:** `point` index of the point (given points first, each followed by its random
+    ones); `path` the leaf as argument name + pytree path, e.g. ``"params['cell']['U']"``;
+    `shape` the leaf's shape; `closed` closed form vs autodiff; `fd` autodiff vs finite
+    differences (None with ``fd=False``); `fd_method` ``"coords"``, ``"<k> dirs"`` or ``"off"``.
+    """
+
+    point: int
+    path: str
+    shape: tuple[int, ...]
+    closed: Comparison
+    fd: Comparison | None
+    fd_method: str
+
+    @property
+    def ok(self) -> bool:
+        return self.closed.ok and (self.fd is None or self.fd.ok)
+
+
+@dataclasses.dataclass(frozen=True)
+class GradientReport:
+    """What :func:`gradient` or :func:`jacobian` found: one row per point and leaf.
+
+    **Fields:** `kind` ``"gradient"`` or ``"jacobian"``; `leaves` the :class:`LeafCheck` rows;
+    `tolerances` ``(rtol, atol, fd_rtol, fd_atol, fd_eps)``.
+    """
+
+    kind: str
+    leaves: tuple[LeafCheck, ...]
+    tolerances: tuple[float, float, float, float, float]
+
+    @property
+    def ok(self) -> bool:
+        """True when every leaf passes both comparisons at every point."""
+        return all(leaf.ok for leaf in self.leaves)
+
+    @property
+    def failures(self) -> tuple[LeafCheck, ...]:
+        """The rows that fail."""
+        return tuple(leaf for leaf in self.leaves if not leaf.ok)
+
+    def assert_ok(self) -> GradientReport:
+        """Raise ``AssertionError`` with the table unless :attr:`ok`; return ``self``."""
+        if not self.ok:
+            raise AssertionError("\n" + str(self))
+        return self
+
+    def __str__(self) -> str:
+        rtol, atol, fd_rtol, fd_atol, eps = self.tolerances
+        auto = "jax.grad" if self.kind == "gradient" else "jax.jacrev"
+        verdict = "ok" if self.ok else f"FAILED ({len(self.failures)} of {len(self.leaves)} rows)"
+        head = (f"{self.kind} check {verdict}: closed form vs {auto} (rtol {rtol:g}, atol {atol:g}); "
+                f"{auto} vs central differences (eps {eps:g}; rtol {fd_rtol:g}, atol {fd_atol:g})")
+        rows = [("point", "leaf", "shape", "closed-auto abs", "rel", "at",
+                 "auto-FD abs", "rel", "at", "FD", "")]
+        for leaf in self.leaves:
+            c, d = leaf.closed, leaf.fd
+            fd_cells = ("-", "-", "-") if d is None else (f"{d.max_abs:.2e}", f"{d.max_rel:.2e}",
+                                                          str(d.index))
+            rows.append((str(leaf.point), leaf.path, str(leaf.shape), f"{c.max_abs:.2e}",
+                         f"{c.max_rel:.2e}", str(c.index), *fd_cells, leaf.fd_method,
+                         "ok" if leaf.ok else "FAIL"))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        return "\n".join([head, *lines])
+
+
+def _compare(got: Any, want: Any, rtol: float, atol: float) -> Comparison:
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    err, scale = np.abs(got - want), np.abs(want)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(err == 0, 0.0, err / scale)
+        excess = np.where(err == 0, 0.0, err / (atol + rtol * scale))
+    if err.size == 0:
+        return Comparison(0.0, 0.0, (), True)
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), err.shape))
+    ok = bool(np.all(err <= atol + rtol * scale))
+    return Comparison(float(np.max(err)), float(np.max(rel)), index, ok)
+
+
+def _to_float64(tree: Any) -> Any:
+    def cast(x):
+        if isinstance(x, float) or (hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating)):
+            return jnp.asarray(x, jnp.float64)
+        return x
+
+    return jax.tree.map(cast, tree)
+
+
+def _arg_names(f: Callable, n: int) -> list[str]:
+    """Names of f's first n positional parameters, ``args[i]`` where the signature won't say."""
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [positional[i] if i < len(positional) else f"args[{i}]" for i in range(n)]
+
+
+def _display(path: tuple, argnums: tuple[int, ...], single: bool, names: list[str]) -> str:
+    """A derivative leaf's name: the argument's name, then the rest of its pytree path."""
+    if single:
+        return names[argnums[0]] + jax.tree_util.keystr(tuple(path))
+    head = path[0] if path else None
+    if isinstance(head, jax.tree_util.SequenceKey) and head.idx < len(argnums):
+        return names[argnums[head.idx]] + jax.tree_util.keystr(tuple(path[1:]))
+    return "closed form" + jax.tree_util.keystr(tuple(path))
+
+
+def _named_leaves(tree: Any, argnums, single, names) -> dict[str, Any]:
+    return {_display(path, argnums, single, names): leaf
+            for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+
+def _match_structure(closed: Any, auto: Any, argnums, single, names, auto_name: str) -> None:
+    """Raise :class:`ShapeError` naming the path unless closed and auto have one structure."""
+    c_leaves = _named_leaves(closed, argnums, single, names)
+    a_leaves = _named_leaves(auto, argnums, single, names)
+    c_def, a_def = jax.tree.structure(closed), jax.tree.structure(auto)
+    if c_def != a_def:
+        missing, extra = sorted(set(a_leaves) - set(c_leaves)), sorted(set(c_leaves) - set(a_leaves))
+        detail = (f"missing {missing}, unexpected {extra}" if missing or extra
+                  else f"closed form {c_def}, {auto_name} {a_def}")
+        raise ShapeError(f"closed form's pytree differs from {auto_name}'s: {detail}")
+    for path, a in a_leaves.items():
+        c_shape, a_shape = tuple(np.shape(c_leaves[path])), tuple(np.shape(a))
+        if c_shape != a_shape:
+            raise ShapeError(f"{path}: closed form has shape {c_shape}, {auto_name} has {a_shape}")
+
+
+def _fd_leaf(f_leaf: Callable, x: jax.Array, deriv: jax.Array, out_shape: tuple, key,
+             eps: float, rtol: float, atol: float, max_coords: int, directions: int,
+             batch: int) -> tuple[Comparison, str]:
+    """Central differences of ``f_leaf`` at leaf value ``x`` vs ``deriv`` (out_shape + x.shape)."""
+    n, m_out = x.size, int(np.prod(out_shape, dtype=int))
+    if n == 0:
+        return Comparison(0.0, 0.0, (), True), "coords"
+    if n <= max_coords:
+        probes = jnp.eye(n, dtype=jnp.float64).reshape((n, *x.shape))
+        method = "coords"
+    else:
+        v = jax.random.normal(key, (directions, n), jnp.float64)
+        probes = (v / jnp.linalg.norm(v, axis=1, keepdims=True)).reshape((directions, *x.shape))
+        method = f"{directions} dirs"
+
+    def central(v):
+        return (f_leaf(x + eps * v) - f_leaf(x - eps * v)) / (2 * eps)
+
+    fd = jnp.concatenate([jax.vmap(central)(probes[s:s + batch])
+                          for s in range(0, probes.shape[0], batch)])  # (probes, *out_shape)
+    if method == "coords":  # fd[j] = ∂f/∂x_j: the whole derivative leaf
+        return _compare(deriv, fd.reshape(n, m_out).T.reshape(deriv.shape), rtol, atol), method
+    along = (probes.reshape(-1, n) @ deriv.reshape(m_out, n).T).reshape(fd.shape)  # ⟨∂f/∂x, v⟩
+    return _compare(along, fd, rtol, atol), method
+
+
+def _argnums_tuple(argnums: int | Sequence[int], n_args: int) -> tuple[tuple[int, ...], bool]:
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums or any(not isinstance(i, int) or not 0 <= i < n_args for i in nums):
+        raise JaxnnError(f"argnums must name arguments in [0, {n_args}); got {argnums!r}")
+    return nums, single
+
+
+def _base_points(args: tuple, points: Sequence | None) -> list[tuple]:
+    if points is not None and args:
+        raise JaxnnError(f"give either args or points, not both; got {len(args)} args and points")
+    base = [tuple(p) if isinstance(p, tuple) else (p,) for p in
+            (points if points is not None else [args])]
+    if not base or not base[0]:
+        raise JaxnnError("nothing to check at: pass f's arguments (or points=[(args...), ...])")
+    return [_to_float64(p) for p in base]
+
+
+def _perturbed(point: tuple, argnums: tuple[int, ...], scale: float, key) -> tuple:
+    """``point`` with N(0, scale²) noise added to every leaf of the differentiated arguments."""
+    noisy = list(point)
+    for a in argnums:
+        leaves, treedef = jax.tree.flatten(point[a])
+        keys = jax.random.split(jax.random.fold_in(key, a), len(leaves))
+        noisy[a] = jax.tree.unflatten(treedef, [
+            x + scale * jax.random.normal(k, jnp.shape(x), jnp.float64)
+            for k, x in zip(keys, leaves)])
+    return tuple(noisy)
+
+
+def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
+           argnums: int | Sequence[int] = 0, points: Sequence | None = None, n_random: int = 0,
+           scale: float = 1.0, key: jax.Array | int | None = None, rtol: float = 1e-10,
+           atol: float = 1e-12, fd: bool = True, fd_eps: float = 1e-6, fd_rtol: float = 1e-6,
+           fd_atol: float = 1e-8, fd_max_coords: int = 64, fd_directions: int = 8,
+           fd_batch: int = 64) -> GradientReport:
+    for name, value in [("rtol", rtol), ("atol", atol), ("fd_rtol", fd_rtol), ("fd_atol", fd_atol),
+                        ("n_random", n_random), ("fd_max_coords", fd_max_coords)]:
+        check_positive(value, name, strict=False)
+    for name, value in [("fd_eps", fd_eps), ("fd_directions", fd_directions),
+                        ("fd_batch", fd_batch), ("scale", scale)]:
+        check_positive(value, name)
+    if key is None or isinstance(key, int):
+        key = jax.random.key(key or 0)
+    auto_name = "jax.grad" if kind == "gradient" else "jax.jacrev"
+    rows = []
+    with jax.enable_x64(True):
+        base = _base_points(args, points)
+        nums, single = _argnums_tuple(argnums, len(base[0]))
+        names = _arg_names(f, len(base[0]))
+        auto_fn = (jax.grad if kind == "gradient" else jax.jacrev)(f, nums[0] if single else nums)
+        k_points, k_dirs = jax.random.split(key)
+        all_points = [q for i, p in enumerate(base) for q in [p] + [
+            _perturbed(p, nums, scale, jax.random.fold_in(k_points, i * n_random + r))
+            for r in range(n_random)]]
+        for p_idx, point in enumerate(all_points):
+            out = jax.eval_shape(f, *point)
+            if not isinstance(out, jax.ShapeDtypeStruct) or (kind == "gradient" and out.shape):
+                want = "a scalar" if kind == "gradient" else "one array"
+                hint = "; for a Jacobian use jaxnn.check.jacobian" if kind == "gradient" else ""
+                raise ShapeError(f"{kind}() needs f to return {want}; f returns "
+                                 f"{jax.tree.map(lambda s: s.shape, out)}{hint}")
+            auto = auto_fn(*point)
+            closed = _to_float64(closed_form(*point))
+            _match_structure(closed, auto, nums, single, names, auto_name)
+            diff_leaves, treedef = jax.tree.flatten(tuple(point[i] for i in nums))
+
+            def f_leaf(v, k, point=point):
+                """f with leaf k of the differentiated arguments set to v."""
+                leaves = [v if j == k else x for j, x in enumerate(diff_leaves)]
+                new = list(point)
+                for i, d in zip(nums, jax.tree.unflatten(treedef, leaves)):
+                    new[i] = d
+                return f(*new)
+
+            named = _named_leaves(auto, nums, single, names)
+            for k, ((path, a), c) in enumerate(zip(named.items(), jax.tree.leaves(closed))):
+                vs_fd, method = None, "off"
+                if fd:
+                    vs_fd, method = _fd_leaf(
+                        lambda v, k=k: f_leaf(v, k), diff_leaves[k], a, out.shape,
+                        jax.random.fold_in(k_dirs, p_idx * 4096 + k), fd_eps, fd_rtol, fd_atol,
+                        fd_max_coords, fd_directions, fd_batch)
+                rows.append(LeafCheck(p_idx, path, tuple(np.shape(a)),
+                                      _compare(c, a, rtol, atol), vs_fd, method))
+    return GradientReport(kind, tuple(rows), (rtol, atol, fd_rtol, fd_atol, fd_eps))
+
+
+def gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
+    """Compare a closed-form gradient with ``jax.grad`` and central differences, in float64.
+
+    **Arguments:**
+
+    - `closed_form`: ``closed_form(*args)`` returns the pytree ``jax.grad(f, argnums)(*args)``
+      returns: one leaf per leaf of the differentiated argument(s), of that leaf's shape (a
+      tuple over the arguments for tuple `argnums`).
+    - `f`: the scalar function, ``f(*args) -> ()``.
+    - `args`: the point, ``f``'s positional arguments (pytrees of arrays or floats).
+
+    **Options** (keyword only):
+
+    - `argnums`: which argument(s) to differentiate, as in ``jax.grad``; default 0.
+    - `points`: instead of `args`, a sequence of argument tuples to check at (a bare
+      non-tuple value is taken as the only argument).
+    - `n_random`: random points added after each point (its differentiated arguments plus
+      N(0, `scale`²) noise); default 0. `scale`: default 1.0.
+    - `key`: PRNG key or int seed for the random points and directions; default ``key(0)``.
+    - `rtol`, `atol`: closed form vs autodiff, ``|closed − auto| ≤ atol + rtol·|auto|``;
+      default 1e-10, 1e-12.
+    - `fd`: also compare autodiff with central differences (turn off at a kink); default True.
+    - `fd_eps`: the step ε, default 1e-6; `fd_rtol`, `fd_atol`:
+      ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``, default 1e-6, 1e-8.
+    - `fd_max_coords`: leaves of up to this many elements (default 64) are differenced along
+      every coordinate, larger ones along `fd_directions` (default 8) random unit directions;
+      `fd_batch`: probes per ``jax.vmap`` call (default 64), bounding memory.
+
+    **Returns:** a :class:`GradientReport`, one row per point and leaf.
+
+    **Raises:** :class:`jaxnn.errors.ShapeError` if the closed form's pytree or a leaf's shape
+    differs from ``jax.grad``'s (naming the path and both shapes) or ``f`` is not scalar;
+    ``TypeError`` for an unknown option.
+    """
+    return _check("gradient", closed_form, f, args, **options)
+
+
+def jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
+    """Compare a closed-form Jacobian with ``jax.jacrev`` and central differences, in float64.
+
+    The mechanism of :func:`gradient` for ``f`` returning one array of shape ``out``: the
+    derivative with respect to an argument leaf of shape ``s`` has shape ``out + s``
+    (``jax.jacobian``'s numerator layout; the notes' denominator layout is its transpose),
+    e.g. ``(K, K)`` for softmax's diag(y) − y yᵀ or an elementwise f's diag(f′(x)).
+    Directional differences compare J v with (f(x + εv) − f(x − εv)) / 2ε.
+
+    **Arguments:**
+
+    - `closed_form`: returns the pytree ``jax.jacrev(f, argnums)(*args)`` returns.
+    - `f`: ``f(*args) -> out``, one array.
+    - `args`: the point, ``f``'s positional arguments.
+    - `options`: as in :func:`gradient`.
+
+    **Returns:** a :class:`GradientReport` (``kind="jacobian"``).
+    """
+    return _check("jacobian", closed_form, f, args, **options)
+
+
+def assert_gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
+    """:func:`gradient`, then raise ``AssertionError`` with the table unless it is ok.
+
+    **Returns:** the passing :class:`GradientReport`.
+    """
+    return gradient(closed_form, f, *args, **options).assert_ok()
+
+
+def assert_jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
+    """:func:`jacobian`, then raise ``AssertionError`` with the table unless it is ok.
+
+    **Returns:** the passing :class:`GradientReport`.
+    """
+    return jacobian(closed_form, f, *args, **options).assert_ok()
