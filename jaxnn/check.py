@@ -43,6 +43,7 @@ for the table; ``report.ok``; ``report.assert_ok()`` raises ``AssertionError`` w
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -206,30 +207,60 @@ def _match_structure(closed: Any, auto: Any, argnums, single, names, auto_name: 
             raise ShapeError(f"{path}: closed form has shape {c_shape}, {auto_name} has {a_shape}")
 
 
-def _fd_leaf(f_leaf: Callable, x: jax.Array, deriv: jax.Array, out_shape: tuple, key,
-             eps: float, rtol: float, atol: float, max_coords: int, directions: int,
-             batch: int) -> tuple[Comparison, str]:
-    """Central differences of ``f_leaf`` at leaf value ``x`` vs ``deriv`` (out_shape + x.shape)."""
-    n, m_out = x.size, int(np.prod(out_shape, dtype=int))
+def _central_differences(f: Callable, eps: float, cache: dict) -> Callable:
+    """``run(point, pos, probes)`` -> (f(θ + εv) − f(θ − εv)) / 2ε for each probe v, moving leaf
+    ``pos`` of the flattened ``point`` only; one jitted ``vmap`` per point structure and leaf."""
+
+    def run(point: tuple, pos: int, probes: np.ndarray) -> np.ndarray:
+        leaves, treedef = jax.tree.flatten(point)
+        is_dyn = tuple(isinstance(x, (jax.Array, np.ndarray)) for x in leaves)
+        statics = tuple(x for x, d in zip(leaves, is_dyn) if not d)  # strings, ints, ...
+        sig = (treedef, is_dyn, statics)
+        try:
+            fn = cache.get(sig)
+        except TypeError:  # an unhashable static argument: no reuse across points
+            sig, fn = None, None
+        if fn is None:
+            @functools.partial(jax.jit, static_argnums=2)
+            def fn(dyn, probes, pos):
+                def f_at(x):
+                    it_dyn, it_static = iter(dyn), iter(statics)
+                    full = [next(it_dyn) if d else next(it_static) for d in is_dyn]
+                    full[pos] = x
+                    return f(*jax.tree.unflatten(treedef, full))
+
+                x = dyn[sum(is_dyn[:pos])]
+                return jax.vmap(lambda v: (f_at(x + eps * v) - f_at(x - eps * v)) / (2 * eps))(probes)
+
+            if sig is not None:
+                cache[sig] = fn
+        return np.asarray(fn([x for x, d in zip(leaves, is_dyn) if d], probes, pos))
+
+    return run
+
+
+def _fd_leaf(probe: Callable, shape: tuple, deriv: Any, out_shape: tuple, rng, rtol: float,
+             atol: float, max_coords: int, directions: int, batch: int) -> tuple[Comparison, str]:
+    """``probe(V)`` (central differences along the rows of V, (m, *shape) -> (m, *out_shape))
+    against the derivative leaf ``deriv`` (out_shape + shape)."""
+    n, m_out = int(np.prod(shape, dtype=int)), int(np.prod(out_shape, dtype=int))
+    deriv = np.asarray(deriv, np.float64)
     if n == 0:
         return Comparison(0.0, 0.0, (), True), "coords"
     if n <= max_coords:
-        probes = jnp.eye(n, dtype=jnp.float64).reshape((n, *x.shape))
-        method = "coords"
+        v, method = np.eye(n), "coords"
     else:
-        v = jax.random.normal(key, (directions, n), jnp.float64)
-        probes = (v / jnp.linalg.norm(v, axis=1, keepdims=True)).reshape((directions, *x.shape))
-        method = f"{directions} dirs"
-
-    def central(v):
-        return (f_leaf(x + eps * v) - f_leaf(x - eps * v)) / (2 * eps)
-
-    fd = jnp.concatenate([jax.vmap(central)(probes[s:s + batch])
-                          for s in range(0, probes.shape[0], batch)])  # (probes, *out_shape)
-    if method == "coords":  # fd[j] = ∂f/∂x_j: the whole derivative leaf
-        return _compare(deriv, fd.reshape(n, m_out).T.reshape(deriv.shape), rtol, atol), method
-    along = (probes.reshape(-1, n) @ deriv.reshape(m_out, n).T).reshape(fd.shape)  # ⟨∂f/∂x, v⟩
-    return _compare(along, fd, rtol, atol), method
+        v = rng.standard_normal((directions, n))
+        v, method = v / np.linalg.norm(v, axis=1, keepdims=True), f"{directions} dirs"
+    size = min(len(v), batch)  # pad the last chunk so every chunk has one shape (one compile)
+    padded = np.concatenate([v, np.zeros((-len(v) % size, n))]).reshape((-1, *shape))
+    fd = np.concatenate([probe(padded[s:s + size]) for s in range(0, len(padded), size)])
+    fd = fd[:len(v)].reshape(len(v), m_out)  # fd[j] = ⟨∂f/∂θ, v_j⟩ (J v_j for a Jacobian)
+    if method == "coords":  # the whole derivative leaf
+        return _compare(deriv, fd.T.reshape(deriv.shape), rtol, atol), method
+    along = v @ deriv.reshape(m_out, n).T  # (directions, m_out)
+    return _compare(along.reshape((len(v), *out_shape)), fd.reshape((len(v), *out_shape)),
+                    rtol, atol), method
 
 
 def _argnums_tuple(argnums: int | Sequence[int], n_args: int) -> tuple[tuple[int, ...], bool]:
@@ -250,15 +281,13 @@ def _base_points(args: tuple, points: Sequence | None) -> list[tuple]:
     return [_to_float64(p) for p in base]
 
 
-def _perturbed(point: tuple, argnums: tuple[int, ...], scale: float, key) -> tuple:
+def _perturbed(point: tuple, argnums: tuple[int, ...], scale: float, rng) -> tuple:
     """``point`` with N(0, scale²) noise added to every leaf of the differentiated arguments."""
     noisy = list(point)
     for a in argnums:
-        leaves, treedef = jax.tree.flatten(point[a])
-        keys = jax.random.split(jax.random.fold_in(key, a), len(leaves))
-        noisy[a] = jax.tree.unflatten(treedef, [
-            x + scale * jax.random.normal(k, jnp.shape(x), jnp.float64)
-            for k, x in zip(keys, leaves)])
+        noisy[a] = jax.tree.map(
+            lambda x: jnp.asarray(np.asarray(x) + scale * rng.standard_normal(np.shape(x))),
+            point[a])
     return tuple(noisy)
 
 
@@ -276,6 +305,8 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
         check_positive(value, name)
     if key is None or isinstance(key, int):
         key = jax.random.key(key or 0)
+    rng_points, rng_dirs = (np.random.default_rng(s) for s in np.random.SeedSequence(
+        np.asarray(jax.random.key_data(key), np.uint32).ravel().tolist()).spawn(2))
     auto_name = "jax.grad" if kind == "gradient" else "jax.jacrev"
     rows = []
     with jax.enable_x64(True):
@@ -283,12 +314,11 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
         nums, single = _argnums_tuple(argnums, len(base[0]))
         names = _arg_names(f, len(base[0]))
         auto_fn = (jax.grad if kind == "gradient" else jax.jacrev)(f, nums[0] if single else nums)
-        k_points, k_dirs = jax.random.split(key)
-        all_points = [q for i, p in enumerate(base) for q in [p] + [
-            _perturbed(p, nums, scale, jax.random.fold_in(k_points, i * n_random + r))
-            for r in range(n_random)]]
+        central = _central_differences(f, fd_eps, {})
+        all_points = [q for p in base for q in
+                      [p] + [_perturbed(p, nums, scale, rng_points) for _ in range(n_random)]]
         for p_idx, point in enumerate(all_points):
-            out = jax.eval_shape(f, *point)
+            out = jax.eval_shape(lambda point=point: f(*point))  # point may hold non-arrays
             if not isinstance(out, jax.ShapeDtypeStruct) or (kind == "gradient" and out.shape):
                 want = "a scalar" if kind == "gradient" else "one array"
                 hint = "; for a Jacobian use jaxnn.check.jacobian" if kind == "gradient" else ""
@@ -297,24 +327,19 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
             auto = auto_fn(*point)
             closed = _to_float64(closed_form(*point))
             _match_structure(closed, auto, nums, single, names, auto_name)
-            diff_leaves, treedef = jax.tree.flatten(tuple(point[i] for i in nums))
-
-            def f_leaf(v, k, point=point):
-                """f with leaf k of the differentiated arguments set to v."""
-                leaves = [v if j == k else x for j, x in enumerate(diff_leaves)]
-                new = list(point)
-                for i, d in zip(nums, jax.tree.unflatten(treedef, leaves)):
-                    new[i] = d
-                return f(*new)
-
+            point_leaves = jax.tree.leaves(point)
+            offsets = np.cumsum([0] + [len(jax.tree.leaves(a)) for a in point])
+            positions = [int(offsets[i]) + t for i in nums  # diff leaves in point_leaves
+                         for t in range(len(jax.tree.leaves(point[i])))]
             named = _named_leaves(auto, nums, single, names)
-            for k, ((path, a), c) in enumerate(zip(named.items(), jax.tree.leaves(closed))):
+            for (path, a), c, pos in zip(named.items(), jax.tree.leaves(closed), positions):
                 vs_fd, method = None, "off"
                 if fd:
                     vs_fd, method = _fd_leaf(
-                        lambda v, k=k: f_leaf(v, k), diff_leaves[k], a, out.shape,
-                        jax.random.fold_in(k_dirs, p_idx * 4096 + k), fd_eps, fd_rtol, fd_atol,
-                        fd_max_coords, fd_directions, fd_batch)
+                        lambda v, pos=pos, point=point: central(point, pos, v),
+                        np.shape(point_leaves[pos]),
+                        a, out.shape, rng_dirs, fd_rtol, fd_atol, fd_max_coords, fd_directions,
+                        fd_batch)
                 rows.append(LeafCheck(p_idx, path, tuple(np.shape(a)),
                                       _compare(c, a, rtol, atol), vs_fd, method))
     return GradientReport(kind, tuple(rows), (rtol, atol, fd_rtol, fd_atol, fd_eps))
