@@ -30,9 +30,12 @@ How it works:
   leaf at a time (every other leaf fixed): leaves of at most ``fd_max_coords`` elements are
   probed along every coordinate (v = e_j, giving the whole leaf of the derivative); larger
   ones along ``fd_directions`` random unit directions v, comparing the directional derivative
-  with ⟨∂f/∂θ, v⟩ (for a Jacobian, J v). That costs 2 evaluations of ``f`` per probe, batched
-  with ``jax.vmap``. Each element passes if ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``. Turn it
-  off with ``fd=False`` at a kink, where the one-sided derivatives differ and jax picks one.
+  with ⟨∂f/∂θ, v⟩ (for a Jacobian, J v). That costs 2 evaluations of ``f`` per probe, in one
+  jitted ``jax.vmap`` per leaf. Each element passes if ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``.
+  Turn it off with ``fd=False`` at a kink, where the one-sided derivatives differ and jax
+  picks one.
+- ``f`` must be traceable (it is differentiated, vmapped and jitted); ``closed_form`` is
+  called eagerly, once per point, so it may use Python floats and control flow.
 
 The :class:`GradientReport` has one :class:`LeafCheck` per point and leaf: the largest
 absolute and relative error of each comparison and the index where the tolerance is most
@@ -305,8 +308,9 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
         check_positive(value, name)
     if key is None or isinstance(key, int):
         key = jax.random.key(key or 0)
+    bits = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     rng_points, rng_dirs = (np.random.default_rng(s) for s in np.random.SeedSequence(
-        np.asarray(jax.random.key_data(key), np.uint32).ravel().tolist()).spawn(2))
+        np.asarray(bits, np.uint32).ravel().tolist()).spawn(2))  # numpy: nothing to compile
     auto_name = "jax.grad" if kind == "gradient" else "jax.jacrev"
     rows = []
     with jax.enable_x64(True):

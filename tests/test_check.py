@@ -108,9 +108,13 @@ def test_several_points_and_random_points():
     report = check.gradient(slip, f, points=[(w0,), w1])
     assert [(r.point, r.ok) for r in report.leaves] == [(0, True), (1, False)]
     assert report.failures[0].closed.index == (2,)  # |cos 2 − 1| is the largest
-    report = check.gradient(slip, f, w0, n_random=2, key=jax.random.key(3))
-    assert [r.point for r in report.leaves] == [0, 1, 2] and [r.point for r in report.failures] == [1, 2]
+    for key in (jax.random.key(3), jax.random.PRNGKey(3), 3):
+        report = check.gradient(slip, f, w0, n_random=2, key=key)
+        assert [r.point for r in report.leaves] == [0, 1, 2]
+        assert [r.point for r in report.failures] == [1, 2]
     check.assert_gradient(jnp.cos, f, points=[(w0,), (w1,)], n_random=2)
+    same = [check.gradient(jnp.cos, f, w1, n_random=2, key=5) for _ in range(2)]
+    assert same[0] == same[1] != check.gradient(jnp.cos, f, w1, n_random=2, key=6)  # seeded
 
 
 def test_softmax_jacobian_and_elementwise_diag():
@@ -123,6 +127,9 @@ def test_softmax_jacobian_and_elementwise_diag():
     report = check.assert_jacobian(jac_softmax, jax.nn.softmax, z, n_random=2)
     assert report.kind == "jacobian" and report.leaves[0].shape == (4, 4)
     check.assert_jacobian(lambda z: jnp.diag(1 - jnp.tanh(z) ** 2), jnp.tanh, z)
+    big = check.assert_jacobian(lambda z: jnp.diag(1 - jnp.tanh(z) ** 2), jnp.tanh,
+                                jnp.linspace(-2.0, 2.0, 100))  # J v along random directions
+    assert big.leaves[0].fd_method == "8 dirs" and big.leaves[0].shape == (100, 100)
     report = check.jacobian(lambda z: jnp.diag(jax.nn.softmax(z)), jax.nn.softmax, z)  # no −yyᵀ
     assert not report.ok and report.failures[0].fd.ok
     with pytest.raises(AssertionError, match="jacobian check FAILED"):
@@ -198,6 +205,8 @@ def test_bad_arguments():
     x = jnp.ones(3)
     with pytest.raises(ShapeError, match=r"scalar; f returns \(3,\).*jacobian"):
         check.gradient(g, lambda x: x**2, x)
+    with pytest.raises(ShapeError, match="one array"):
+        check.jacobian(g, lambda x: (x, x), x)
     with pytest.raises(JaxnnError, match=r"argnums.*\[0, 1\).*1"):
         check.gradient(g, f, x, argnums=1)
     with pytest.raises(JaxnnError, match="fd_eps must be > 0; got 0"):
