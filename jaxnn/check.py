@@ -10,17 +10,15 @@ of a linear model, J(w) = ½‖Xw − y‖², whose derivation gives ∂J/∂w =
     def J(w, x, y): return 0.5 * jnp.sum((x @ w - y) ** 2)      # squared loss of a linear model
     def grad_J(w, x, y): return x.T @ (x @ w - y)                # the derivation: Xᵀ(Xw − y)
     x, y, w = jax.random.normal(jax.random.key(0), (5, 3)), jnp.arange(5.0), jnp.zeros(3)
-    print(jaxnn.check.assert_gradient(grad_J, J, w, x, y, n_random=3))  # raises, with the table, if wrong
+    print(jaxnn.check.assert_gradient(grad_J, J, w, x, y, n_random=3))  # a slip raises, with the table
 
 How it works:
 
 - **float64.** Everything runs inside ``jax.enable_x64(True)``; every floating leaf of every
-  argument is cast to float64 first (integer leaves, e.g. class labels, are left alone). Build
-  the closed form from its arguments (not from float32 constants) so it is float64 too.
-- **points.** By default the check runs at ``args``. ``points`` replaces it with a list of
-  argument tuples; ``n_random`` adds, for each point, that many random points, where every
-  differentiated argument gets N(0, ``scale``²) noise (seeded by ``key``). Keep
-  ``n_random=0`` where ``f`` has a restricted domain (probabilities, a kink).
+  argument is cast to float64 (integer leaves, e.g. labels, are left alone).
+- **points.** ``args``, or instead a list ``points`` of argument tuples; ``n_random`` adds
+  that many random points after each, every differentiated argument plus N(0, ``scale``²)
+  noise (seeded by ``key``). Keep ``n_random=0`` where ``f``'s domain is restricted.
 - **closed form vs autodiff.** ``closed_form(*args)`` must return exactly the pytree
   ``jax.grad(f, argnums)(*args)`` returns (a tuple for tuple ``argnums``); a different
   structure or leaf shape raises :class:`jaxnn.errors.ShapeError` naming the path and both
@@ -34,8 +32,8 @@ How it works:
   jitted ``jax.vmap`` per leaf. Each element passes if ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``.
   Turn it off with ``fd=False`` at a kink, where the one-sided derivatives differ and jax
   picks one.
-- ``f`` must be traceable (it is differentiated, vmapped and jitted); ``closed_form`` is
-  called eagerly, once per point, so it may use Python floats and control flow.
+- ``f`` must be traceable (it is differentiated, vmapped and jitted); ``closed_form`` runs
+  eagerly, once per point, so it may use Python floats and control flow.
 
 The :class:`GradientReport` has one :class:`LeafCheck` per point and leaf: the largest
 absolute and relative error of each comparison and the index where the tolerance is most
@@ -179,19 +177,17 @@ def _arg_names(f: Callable, n: int) -> list[str]:
     return [positional[i] if i < len(positional) else f"args[{i}]" for i in range(n)]
 
 
-def _display(path: tuple, argnums: tuple[int, ...], single: bool, names: list[str]) -> str:
-    """A derivative leaf's name: the argument's name, then the rest of its pytree path."""
-    if single:
-        return names[argnums[0]] + jax.tree_util.keystr(tuple(path))
-    head = path[0] if path else None
-    if isinstance(head, jax.tree_util.SequenceKey) and head.idx < len(argnums):
-        return names[argnums[head.idx]] + jax.tree_util.keystr(tuple(path[1:]))
-    return "closed form" + jax.tree_util.keystr(tuple(path))
+def _named_leaves(tree: Any, argnums: tuple[int, ...], single: bool, names: list[str]) -> dict:
+    """{name: leaf} of a derivative pytree, named by the argument, then the pytree path."""
+    def name(path):
+        if single:
+            return names[argnums[0]] + jax.tree_util.keystr(tuple(path))
+        head = path[0] if path else None
+        if isinstance(head, jax.tree_util.SequenceKey) and head.idx < len(argnums):
+            return names[argnums[head.idx]] + jax.tree_util.keystr(tuple(path[1:]))
+        return "closed form" + jax.tree_util.keystr(tuple(path))
 
-
-def _named_leaves(tree: Any, argnums, single, names) -> dict[str, Any]:
-    return {_display(path, argnums, single, names): leaf
-            for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
+    return {name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]}
 
 
 def _match_structure(closed: Any, auto: Any, argnums, single, names, auto_name: str) -> None:
@@ -300,11 +296,11 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
            atol: float = 1e-12, fd: bool = True, fd_eps: float = 1e-6, fd_rtol: float = 1e-6,
            fd_atol: float = 1e-8, fd_max_coords: int = 64, fd_directions: int = 8,
            fd_batch: int = 64) -> GradientReport:
-    for name, value in [("rtol", rtol), ("atol", atol), ("fd_rtol", fd_rtol), ("fd_atol", fd_atol),
-                        ("n_random", n_random), ("fd_max_coords", fd_max_coords)]:
+    for name, value in dict(rtol=rtol, atol=atol, fd_rtol=fd_rtol, fd_atol=fd_atol,
+                            n_random=n_random, fd_max_coords=fd_max_coords).items():
         check_positive(value, name, strict=False)
-    for name, value in [("fd_eps", fd_eps), ("fd_directions", fd_directions),
-                        ("fd_batch", fd_batch), ("scale", scale)]:
+    for name, value in dict(fd_eps=fd_eps, fd_directions=fd_directions, fd_batch=fd_batch,
+                            scale=scale).items():
         check_positive(value, name)
     if key is None or isinstance(key, int):
         key = jax.random.key(key or 0)
@@ -408,16 +404,10 @@ def jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> 
 
 
 def assert_gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
-    """:func:`gradient`, then raise ``AssertionError`` with the table unless it is ok.
-
-    **Returns:** the passing :class:`GradientReport`.
-    """
+    """:func:`gradient`; raise ``AssertionError`` with the table unless ok, else return the report."""
     return gradient(closed_form, f, *args, **options).assert_ok()
 
 
 def assert_jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
-    """:func:`jacobian`, then raise ``AssertionError`` with the table unless it is ok.
-
-    **Returns:** the passing :class:`GradientReport`.
-    """
+    """:func:`jacobian`; raise ``AssertionError`` with the table unless ok, else return the report."""
     return jacobian(closed_form, f, *args, **options).assert_ok()
