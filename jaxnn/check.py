@@ -29,7 +29,8 @@ How it works:
   probed along every coordinate (v = e_j, giving the whole leaf of the derivative); larger
   ones along ``fd_directions`` random unit directions v, comparing the directional derivative
   with ⟨∂f/∂θ, v⟩ (for a Jacobian, J v). That costs 2 evaluations of ``f`` per probe, in one
-  jitted ``jax.vmap`` per leaf. Each element passes if ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``.
+  jitted ``jax.vmap`` for all leaves (memory: ``fd_batch`` copies of the parameters). Each
+  element passes if ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``.
   Turn it off with ``fd=False`` at a kink, where the one-sided derivatives differ and jax
   picks one.
 - ``f`` must be traceable (it is differentiated, vmapped and jitted); ``closed_form`` runs
@@ -44,7 +45,6 @@ for the table; ``report.ok``; ``report.assert_ok()`` raises ``AssertionError`` w
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -207,43 +207,52 @@ def _match_structure(closed: Any, auto: Any, argnums, single, names, auto_name: 
 
 
 def _central_differences(f: Callable, eps: float, cache: dict) -> Callable:
-    """``run(point, pos, probes)`` -> (f(θ + εv) − f(θ − εv)) / 2ε for each probe v, moving leaf
-    ``pos`` of the flattened ``point`` only; one jitted ``vmap`` per point structure and leaf."""
+    """``run(point, positions, V)``: (f(θ + εv) − f(θ − εv)) / 2ε for each row v of V (m, N),
+    θ the leaves ``positions`` of the flattened ``point``, raveled and concatenated (N).
+    One jitted ``vmap`` per point structure (so one compile for all leaves and points)."""
 
-    def run(point: tuple, pos: int, probes: np.ndarray) -> np.ndarray:
+    def run(point: tuple, positions: tuple[int, ...], probes: np.ndarray) -> np.ndarray:
         leaves, treedef = jax.tree.flatten(point)
         is_dyn = tuple(isinstance(x, (jax.Array, np.ndarray)) for x in leaves)
         statics = tuple(x for x, d in zip(leaves, is_dyn) if not d)  # strings, ints, ...
-        sig = (treedef, is_dyn, statics)
+        sig = (treedef, is_dyn, statics, positions)
         try:
             fn = cache.get(sig)
         except TypeError:  # an unhashable static argument: no reuse across points
             sig, fn = None, None
         if fn is None:
-            @functools.partial(jax.jit, static_argnums=2)
-            def fn(dyn, probes, pos):
-                def f_at(x):
-                    it_dyn, it_static = iter(dyn), iter(statics)
-                    full = [next(it_dyn) if d else next(it_static) for d in is_dyn]
-                    full[pos] = x
-                    return f(*jax.tree.unflatten(treedef, full))
+            @jax.jit
+            def fn(dyn, probes):
+                it_dyn, it_static = iter(dyn), iter(statics)
+                full = [next(it_dyn) if d else next(it_static) for d in is_dyn]
+                shapes = [jnp.shape(full[i]) for i in positions]
+                theta = jnp.concatenate([jnp.ravel(full[i]) for i in positions])
+                cuts = np.cumsum([int(np.prod(s, dtype=int)) for s in shapes])[:-1]
 
-                x = dyn[sum(is_dyn[:pos])]
-                return jax.vmap(lambda v: (f_at(x + eps * v) - f_at(x - eps * v)) / (2 * eps))(probes)
+                def f_at(t):
+                    moved = list(full)
+                    for i, piece, shape in zip(positions, jnp.split(t, cuts), shapes):
+                        moved[i] = piece.reshape(shape)
+                    return f(*jax.tree.unflatten(treedef, moved))
+
+                return jax.vmap(lambda v: (f_at(theta + eps * v) - f_at(theta - eps * v))
+                                / (2 * eps))(probes)
 
             if sig is not None:
                 cache[sig] = fn
-        return np.asarray(fn([x for x, d in zip(leaves, is_dyn) if d], probes, pos))
+        return np.asarray(fn([x for x, d in zip(leaves, is_dyn) if d], probes))
 
     return run
 
 
-def _fd_leaf(probe: Callable, shape: tuple, deriv: Any, out_shape: tuple, rng, rtol: float,
-             atol: float, max_coords: int, directions: int, batch: int) -> tuple[Comparison, str]:
-    """``probe(V)`` (central differences along the rows of V, (m, *shape) -> (m, *out_shape))
-    against the derivative leaf ``deriv`` (out_shape + shape)."""
-    n, m_out = int(np.prod(shape, dtype=int)), int(np.prod(out_shape, dtype=int))
+def _fd_leaf(probe: Callable, start: int, n_total: int, deriv: Any, out_shape: tuple, rng,
+             rtol: float, atol: float, max_coords: int, directions: int,
+             size: int) -> tuple[Comparison, str]:
+    """``probe(V)`` (central differences along the rows of V, (size, n_total) -> (size, *out)),
+    moving the leaf at ``start`` of θ only, against that leaf's derivative ``deriv``."""
+    m_out = int(np.prod(out_shape, dtype=int))
     deriv = np.asarray(deriv, np.float64)
+    n = deriv.size // m_out if m_out else 0
     if n == 0:
         return Comparison(0.0, 0.0, (), True), "coords"
     if n <= max_coords:
@@ -251,9 +260,10 @@ def _fd_leaf(probe: Callable, shape: tuple, deriv: Any, out_shape: tuple, rng, r
     else:
         v = rng.standard_normal((directions, n))
         v, method = v / np.linalg.norm(v, axis=1, keepdims=True), f"{directions} dirs"
-    size = min(len(v), batch)  # pad the last chunk so every chunk has one shape (one compile)
-    padded = np.concatenate([v, np.zeros((-len(v) % size, n))]).reshape((-1, *shape))
-    fd = np.concatenate([probe(padded[s:s + size]) for s in range(0, len(padded), size)])
+    # pad to whole chunks of one size for every leaf: one shape, one compile
+    full = np.zeros((len(v) + (-len(v) % size), n_total))
+    full[:len(v), start:start + n] = v
+    fd = np.concatenate([probe(full[s:s + size]) for s in range(0, len(full), size)])
     fd = fd[:len(v)].reshape(len(v), m_out)  # fd[j] = ⟨∂f/∂θ, v_j⟩ (J v_j for a Jacobian)
     if method == "coords":  # the whole derivative leaf
         return _compare(deriv, fd.T.reshape(deriv.shape), rtol, atol), method
@@ -327,19 +337,21 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
             auto = auto_fn(*point)
             closed = _to_float64(closed_form(*point))
             _match_structure(closed, auto, nums, single, names, auto_name)
-            point_leaves = jax.tree.leaves(point)
             offsets = np.cumsum([0] + [len(jax.tree.leaves(a)) for a in point])
-            positions = [int(offsets[i]) + t for i in nums  # diff leaves in point_leaves
-                         for t in range(len(jax.tree.leaves(point[i])))]
+            positions = tuple(int(offsets[i]) + t for i in nums  # in jax.tree.leaves(point)
+                              for t in range(len(jax.tree.leaves(point[i]))))
+            sizes = [int(np.size(x)) for x in jax.tree.leaves(tuple(point[i] for i in nums))]
+            starts = np.cumsum([0] + sizes)
+            chunk = min(fd_batch, max((n if n <= fd_max_coords else fd_directions for n in sizes),
+                                      default=1))
             named = _named_leaves(auto, nums, single, names)
-            for (path, a), c, pos in zip(named.items(), jax.tree.leaves(closed), positions):
+            for k, ((path, a), c) in enumerate(zip(named.items(), jax.tree.leaves(closed))):
                 vs_fd, method = None, "off"
                 if fd:
                     vs_fd, method = _fd_leaf(
-                        lambda v, pos=pos, point=point: central(point, pos, v),
-                        np.shape(point_leaves[pos]),
-                        a, out.shape, rng_dirs, fd_rtol, fd_atol, fd_max_coords, fd_directions,
-                        fd_batch)
+                        lambda v, point=point: central(point, positions, v), int(starts[k]),
+                        int(starts[-1]), a, out.shape, rng_dirs, fd_rtol, fd_atol,
+                        fd_max_coords, fd_directions, chunk)
                 rows.append(LeafCheck(p_idx, path, tuple(np.shape(a)),
                                       _compare(c, a, rtol, atol), vs_fd, method))
     return GradientReport(kind, tuple(rows), (rtol, atol, fd_rtol, fd_atol, fd_eps))
