@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from experiments._base import execute
+from jaxnn_experiments._base import execute
 
 
 def _free_port() -> int:

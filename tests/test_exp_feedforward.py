@@ -4,7 +4,7 @@ with configs far smaller than QUICK, on the bundled 8×8 digits."""
 import json
 import math
 
-from experiments import _base, mlp_mnist, optimizers, vanishing_gradients
+from jaxnn_experiments import _base, mlp_mnist, optimizers, vanishing_gradients
 
 
 def _check(result, out, keys):

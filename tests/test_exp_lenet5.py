@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments import lenet5 as E
-from experiments._base import execute
+from jaxnn_experiments import lenet5 as E
+from jaxnn_experiments._base import execute
 
 
 def test_distort_is_identity_at_zero_and_keeps_shape():

@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import adding_problem, rnn_gradients, sequence_mnist, sunspots
-from experiments._base import execute
+from jaxnn_experiments import adding_problem, rnn_gradients, sequence_mnist, sunspots
+from jaxnn_experiments._base import execute
 from jaxnn.errors import JaxnnError
 from jaxnn.nn import recurrent
 

@@ -1,10 +1,11 @@
 """The Colab TPU notebook's code cells (all but the install cell) run here on CPU."""
 
+import importlib.resources
 import json
 import os
-from pathlib import Path
 
-NOTEBOOK = Path(__file__).parents[1] / "experiments" / "colab_tpu.ipynb"
+# The notebook ships as package data of the installed lab book.
+NOTEBOOK = importlib.resources.files("jaxnn_experiments") / "colab_tpu.ipynb"
 
 
 def test_notebook_cells_run_on_cpu(tmp_path, monkeypatch, capsys):
