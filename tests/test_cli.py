@@ -38,6 +38,12 @@ def test_info_prints_backend(capsys):
     assert "backend" in out and "jax" in out
 
 
+def test_info_does_not_need_flax(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "flax", None)         # import flax -> ImportError
+    assert cli.main(["info"]) == 0
+    assert "flax not installed (pip install 'jaxnn[bench]')" in capsys.readouterr().out
+
+
 def test_run_data_parallel_writes_results(tmp_path, capsys):
     assert cli.main(["run", "chain-rule", "--quick", "--data-parallel", "--out",
                      str(tmp_path)]) == 0
