@@ -86,6 +86,7 @@ MODULES = {"rnn-gradients": rnn_gradients, "adding-problem": adding_problem,
            "sequence-mnist": sequence_mnist, "sunspots": sunspots}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(TINY))
 def test_experiment_smoke(name, tmp_path, monkeypatch):
     monkeypatch.setattr(MODULES[name], "QUICK", TINY[name])
