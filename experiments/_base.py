@@ -1,16 +1,15 @@
-"""Shared bookkeeping for experiments: results, the comparison table, plots, discovery."""
+"""Shared bookkeeping for experiments: results, the comparison table, plots, ``execute``."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import importlib
 import json
 import math
-import pkgutil
+import os
 import platform
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import matplotlib
@@ -18,10 +17,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: experiments only ever write PNG files
 import matplotlib.pyplot as plt  # noqa: E402
 
-from jaxnn.errors import JaxnnError  # noqa: E402
-
-# Modules of this package that are not experiments.
-_NOT_EXPERIMENTS = {"cli", "report", "bench"}
+from . import canonical, load  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -42,36 +38,6 @@ class Result:
     plots: list[str] = dataclasses.field(default_factory=list)
     notes: str = ""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def name_of(module_name: str) -> str:
-    """CLI name of an experiment module: ``bp_example`` -> ``bp-example``."""
-    return module_name.rsplit(".", 1)[-1].replace("_", "-")
-
-
-def discover() -> dict[str, str]:
-    """Map every experiment's CLI name to its module path, in file order."""
-    import experiments
-
-    found = {}
-    for info in sorted(pkgutil.iter_modules(experiments.__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in _NOT_EXPERIMENTS or info.ispkg:
-            continue
-        found[name_of(info.name)] = f"experiments.{info.name}"
-    return found
-
-
-def load(name: str) -> ModuleType:
-    """Import the experiment called ``name`` (hyphens or underscores), or raise clearly."""
-    known = discover()
-    key = name.replace("_", "-")
-    if key not in known:
-        raise JaxnnError(f"unknown experiment {name!r}; known: {', '.join(known) or '(none)'}")
-    module = importlib.import_module(known[key])
-    for attr in ("TITLE", "QUICK", "FULL", "run"):
-        if not hasattr(module, attr):
-            raise JaxnnError(f"experiment module {module.__name__} lacks {attr}")
-    return module
 
 
 def _clean(v: Any) -> Any:
@@ -105,30 +71,51 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def execute(name: str, *, quick: bool, out: Path, seed: int = 0) -> dict[str, Any]:
-    """Run one experiment into ``out`` and write ``results.json``; return its contents."""
+def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | None = None,
+            command: str | None = None) -> dict[str, Any]:
+    """Run one experiment into ``out`` and write ``results.json``; return its contents.
+
+    Args:
+        name: the experiment's registered name (hyphens or underscores).
+        quick: quick mode (its QUICK config) instead of full mode (FULL).
+        out: output folder (created).
+        seed: the experiment's seed.
+        config: the effective config (default: a copy of QUICK or FULL, by ``quick``);
+            ``jaxnn run --set`` passes the overridden one (:func:`jaxnn.cli.override`).
+        command: the command line that ran it (``jaxnn run ...``), recorded as ``command``;
+            None when called from Python.
+
+    Returns:
+        the record written to ``out/results.json`` (experiment, title, mode, seed, status,
+        metrics, reference, config, command, ...). It is written atomically (a temporary file
+        renamed), so a ``results.json`` is always complete.
+    """
     module = load(name)
-    config = dict(module.QUICK if quick else module.FULL)
+    name = canonical(name)
+    mode = "quick" if quick else "full"
+    if config is None:
+        config = copy.deepcopy(module.QUICK if quick else module.FULL)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"\n=== {name_of(module.__name__)} ({'quick' if quick else 'full'}, seed {seed}): "
-          f"{module.TITLE}", flush=True)
+    print(f"\n=== {name} ({mode}, seed {seed}): {module.TITLE}", flush=True)
     t0 = time.perf_counter()
     result: Result = module.run(config, out, seed)
     elapsed = time.perf_counter() - t0
     import jax
 
     record = {
-        "experiment": name_of(module.__name__),
+        "experiment": name,
         "title": module.TITLE,
-        "mode": "quick" if quick else "full",
+        "mode": mode,
         "seed": seed,
+        "status": "done",
         "metrics": {k: float(v) for k, v in result.metrics.items()},
         "reference": result.reference,
         "reference_source": result.reference_source,
         "plots": result.plots,
         "notes": result.notes,
         "config": config,
+        "command": command,
         "extra": result.extra,
         "seconds": round(elapsed, 2),
         "environment": {
@@ -138,7 +125,9 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0) -> dict[str, An
             "python": platform.python_version(),
         },
     }
-    (out / "results.json").write_text(json.dumps(_clean(record), indent=2))
+    tmp = out / ".results.json.tmp"
+    tmp.write_text(json.dumps(_clean(record), indent=2))
+    os.replace(tmp, out / "results.json")
     print(comparison_table(record["metrics"], result.reference))
     if result.reference_source:
         print(f"reference: {result.reference_source}")

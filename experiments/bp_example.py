@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn.derivations import bp_example as bp
 
 TITLE = "BP worked example (2-3-2 sigmoid net): forward pass, first update, 1000 iterations"

@@ -15,7 +15,7 @@ from pathlib import Path
 import jax
 import matplotlib.pyplot as plt
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn.derivations import graphs as G
 
 TITLE = "Computation graphs: L = c(a + 2b) and f = (x + y)z with upstream/local/downstream gradients"

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn import data, metrics
 from jaxnn.models import lenet
 from jaxnn.nn.conv import conv

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn import data, metrics, optim
 from jaxnn.models import mlp
 from jaxnn.train import evaluate, fit, plot_history

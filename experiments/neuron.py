@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn.nn import activations as A
 
 TITLE = "Neuron activations and derivatives (figure 15), tanh = 2σ(2x) − 1, σ′ ≤ 1/4"

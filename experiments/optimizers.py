@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
-from experiments._base import Result, savefig
-from experiments.mlp_mnist import classifier, load
+from ._base import Result, savefig
+from .mlp_mnist import classifier, load
 from jaxnn import metrics, optim
 from jaxnn.models import mlp
 from jaxnn.train import evaluate, fit

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn.models import perceptron as pc
 
 TITLE = "Perceptron: AND/OR learned, XOR not, mistakes vs Novikoff's bound R²/γ²"

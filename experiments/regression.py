@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn import data, metrics
 from jaxnn.errors import JaxnnError
 from jaxnn.models import generative

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from experiments._base import comparison_table
+from ._base import comparison_table
 
 
 def build(run_dir: Path) -> Path:

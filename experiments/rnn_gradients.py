@@ -33,9 +33,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from experiments._base import Result, savefig
-from experiments._recurrent import CELLS
-from experiments.adding_problem import train_adding
+from ._base import Result, savefig
+from ._recurrent import CELLS
+from .adding_problem import train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model

@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments._base import Result, savefig
-from experiments._recurrent import CELLS, adam_schedule, make_chunk_runner, train_chunks
+from ._base import Result, savefig
+from ._recurrent import CELLS, adam_schedule, make_chunk_runner, train_chunks
 from jaxnn.data import sequences
 from jaxnn.errors import check_choice
 from jaxnn.models import sequence as model

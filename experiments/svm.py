@@ -31,8 +31,8 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from experiments._base import Result, savefig
-from experiments.regression import standardized
+from ._base import Result, savefig
+from .regression import standardized
 from jaxnn.models import linear as lm
 from jaxnn.models import svm
 from jaxnn.nn import losses

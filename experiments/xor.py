@@ -21,7 +21,7 @@ import optax
 from jax import lax
 from tqdm import tqdm
 
-from experiments._base import Result, savefig
+from ._base import Result, savefig
 from jaxnn.models import mlp
 from jaxnn.models import threshold as th
 from jaxnn.train import make_train_step

@@ -7,8 +7,9 @@ Layers (data flows one way, nothing imports upward):
     jaxnn.derivations  closed-form gradients and Jacobians, checked against jax.grad
     jaxnn.optim        the notes' optimizers as optax GradientTransformations
     jaxnn.train        jitted steps, training loop, checkpoints, sharding
-    jaxnn.data         data sets (cache + checksums), text utilities, batching
+    jaxnn.data         data sets (cache + checksums), sequences, batching
     jaxnn.metrics      accuracy, precision/recall/F1, confusion matrix
+    jaxnn.cli          the ``jaxnn`` command (``python -m jaxnn``): runs the lab book
 
 The functional contract every model keeps::
 
@@ -19,4 +20,12 @@ The functional contract every model keeps::
 
 __version__ = "0.1.0"
 
-from jaxnn.errors import ShapeError, JaxnnError  # noqa: F401
+
+def __getattr__(name: str):
+    # ``jaxnn.JaxnnError`` / ``jaxnn.ShapeError`` without importing JAX on ``import jaxnn``
+    # (so that ``jaxnn list`` and ``--help`` answer at once).
+    if name in ("JaxnnError", "ShapeError"):
+        from jaxnn import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'jaxnn' has no attribute {name!r}")

@@ -36,7 +36,8 @@ def run_experiment(tmp_path, monkeypatch):
     """
     import json
 
-    from experiments._base import execute, load
+    from jaxnn_experiments import load
+    from jaxnn_experiments._base import execute
 
     def run(name: str, config: dict) -> dict:
         monkeypatch.setattr(load(name), "QUICK", config)

@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-import experiments.bench as bench
-from experiments.bench import _timing, scaling
+import jaxnn_experiments.bench as bench
+from jaxnn_experiments.bench import _timing, scaling
 
 
 @pytest.fixture

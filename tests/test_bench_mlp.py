@@ -2,7 +2,7 @@
 
 import math
 
-from experiments.bench import mlp
+from jaxnn_experiments.bench import mlp
 
 
 def test_tiny_bench_rows(monkeypatch):

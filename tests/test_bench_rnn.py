@@ -2,7 +2,7 @@
 
 import math
 
-from experiments.bench import rnn as bench
+from jaxnn_experiments.bench import rnn as bench
 
 
 def test_bench_rows_are_complete_and_sane():

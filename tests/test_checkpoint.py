@@ -74,6 +74,7 @@ def _epochs_saved(ckpt: Path) -> list[int]:
     return sorted(int(p.name) for p in ckpt.glob("*") if p.name.isdigit()) if ckpt.exists() else []
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_parameters(tmp_path):
     mod, script = _load_script(tmp_path)
     ckpt = tmp_path / "ckpt"

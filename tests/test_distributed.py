@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from experiments._base import execute
+from jaxnn_experiments._base import execute
 
 
 def _free_port() -> int:
@@ -23,6 +23,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one(tmp_path):
     port = _free_port()
     env = dict(os.environ, JAX_PLATFORMS="cpu")

@@ -4,7 +4,9 @@ with configs far smaller than QUICK, on the bundled 8×8 digits."""
 import json
 import math
 
-from experiments import _base, mlp_mnist, optimizers, vanishing_gradients
+import pytest
+
+from jaxnn_experiments import _base, mlp_mnist, optimizers, vanishing_gradients
 
 
 def _check(result, out, keys):
@@ -18,6 +20,7 @@ def _check(result, out, keys):
     assert result.notes
 
 
+@pytest.mark.slow
 def test_mlp_mnist_smoke(tmp_path):
     cfg = dict(mlp_mnist.QUICK, hidden=16, epochs_linear=3, epochs_mlp=3)
     r = mlp_mnist.run(cfg, tmp_path, seed=0)
@@ -29,6 +32,7 @@ def test_mlp_mnist_smoke(tmp_path):
     assert sum(map(sum, r.extra["confusion_mlp"])) == r.metrics["n_test"]
 
 
+@pytest.mark.slow
 def test_optimizers_smoke(tmp_path):
     # two of the optimizers here (all five are checked in test_optim); momentum and Adam still
     # run in the regularization and early-stopping parts
@@ -45,6 +49,7 @@ def test_optimizers_smoke(tmp_path):
     assert 1 <= r.metrics["early_stop_best_epoch"] <= r.metrics["early_stop_last_epoch"] <= 6
 
 
+@pytest.mark.slow
 def test_vanishing_gradients_smoke(tmp_path):
     cfg = dict(vanishing_gradients.QUICK, depths=[2, 6], width=16, batch=16,
                activations=["sigmoid", "relu"], inits=["glorot"])

@@ -5,9 +5,10 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from experiments import lenet5 as E
-from experiments._base import execute
+from jaxnn_experiments import lenet5 as E
+from jaxnn_experiments._base import execute
 
 
 def test_distort_is_identity_at_zero_and_keeps_shape():
@@ -28,6 +29,7 @@ def test_inputs_are_padded_and_scaled_like_the_paper():
     assert E.to_lenet_input(np.ones((1, 8, 8), np.float32)).shape == (1, 32, 32)
 
 
+@pytest.mark.slow
 def test_run_smoke(tmp_path, monkeypatch):
     # the distorted run reuses train_one with distort() in the loss (tested above): left out
     small = dict(E.QUICK, n_train=64, epochs=1, modern_epochs=0, distorted_epochs=0,
@@ -45,6 +47,7 @@ def test_run_smoke(tmp_path, monkeypatch):
     assert "5,880" in rec["extra"]["summary"]
 
 
+@pytest.mark.slow
 def test_without_validation_split_reports_the_last_epoch(tmp_path, monkeypatch):
     # valid_fraction 0 trains on every training image, as the paper did; the reported test
     # error is then the last epoch's, never a choice made on the test set

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from experiments._base import execute, load
+from jaxnn_experiments import load
+from jaxnn_experiments._base import execute
 
 
 def _check_neuron(m, ref, extra):

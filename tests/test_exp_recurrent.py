@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import adding_problem, rnn_gradients, sequence_mnist, sunspots
-from experiments._base import execute
+from jaxnn_experiments import adding_problem, rnn_gradients, sequence_mnist, sunspots
+from jaxnn_experiments._base import execute
 from jaxnn.errors import JaxnnError
 from jaxnn.nn import recurrent
 
@@ -86,6 +86,7 @@ MODULES = {"rnn-gradients": rnn_gradients, "adding-problem": adding_problem,
            "sequence-mnist": sequence_mnist, "sunspots": sunspots}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(TINY))
 def test_experiment_smoke(name, tmp_path, monkeypatch):
     monkeypatch.setattr(MODULES[name], "QUICK", TINY[name])

@@ -3,6 +3,7 @@
 import pytest
 
 
+@pytest.mark.slow
 def test_regression_smoke(run_experiment):
     r = run_experiment("regression", {"gd_steps": 300, "gd_lr": 0.1, "cls_steps": 60, "cls_lr": 0.5, "x64": True})
     m, ref = r["metrics"], r["reference"]

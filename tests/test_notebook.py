@@ -1,12 +1,16 @@
 """The Colab TPU notebook's code cells (all but the install cell) run here on CPU."""
 
+import importlib.resources
 import json
 import os
-from pathlib import Path
 
-NOTEBOOK = Path(__file__).parents[1] / "experiments" / "colab_tpu.ipynb"
+import pytest
+
+# The notebook ships as package data of the installed lab book.
+NOTEBOOK = importlib.resources.files("jaxnn_experiments") / "colab_tpu.ipynb"
 
 
+@pytest.mark.slow  # trains the digits MLP twice and runs three experiments (~90 s on 2 cores)
 def test_notebook_cells_run_on_cpu(tmp_path, monkeypatch, capsys):
     nb = json.loads(NOTEBOOK.read_text())
     cells = [c for c in nb["cells"] if c["cell_type"] == "code"]

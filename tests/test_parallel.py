@@ -19,6 +19,7 @@ def _run(n_dev: int, out: Path) -> dict:
         return dict(f)
 
 
+@pytest.mark.slow
 def test_eight_devices_match_one_device(tmp_path):
     one = _run(1, tmp_path / "one.npz")
     eight = _run(8, tmp_path / "eight.npz")

@@ -1,7 +1,7 @@
 """``jaxnn bench``: per-model speed benchmarks against Flax and PyTorch, one table.
 
 Each module here (``mlp``, ``lenet``, ``rnn``, ``scaling``, ...) exposes
-``run(quick) -> list[dict]`` (see :mod:`experiments.bench._timing` for the row keys).
+``run(quick) -> list[dict]`` (see :mod:`jaxnn_experiments.bench._timing` for the row keys).
 :func:`main` runs each module in its own Python subprocess (so one model's compiled caches,
 thread pools and allocator state do not disturb the next; ``isolate=False`` runs them in this
 process, for tests), merges the rows and writes ``bench.md`` and ``bench.json``:
@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments.bench._timing import matmul_gflops
+from ._timing import matmul_gflops
 
 # Run order; modules that are not there yet are skipped.
 ORDER = ("mlp", "lenet", "rnn", "scaling")
@@ -39,7 +39,7 @@ COLUMNS = ("model", "config", "impl", "median ms", "jaxnn speed-up vs impl", "GF
 
 
 def _modules() -> list[str]:
-    import experiments.bench as pkg
+    from .. import bench as pkg
 
     present = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
     return [m for m in ORDER if m in present] + sorted(present - set(ORDER))
@@ -101,8 +101,8 @@ def table_markdown(rows: list[dict], ceiling: float, extra_notes: Sequence[str] 
 
 
 def run_module(name: str, quick: bool) -> list[dict]:
-    """Rows of ``experiments.bench.<name>.run(quick)`` in this process."""
-    return importlib.import_module(f"experiments.bench.{name}").run(quick)
+    """Rows of ``jaxnn_experiments.bench.<name>.run(quick)`` in this process."""
+    return importlib.import_module(f"{__name__}.{name}").run(quick)
 
 
 def _child(name: str, quick: str, path: str) -> None:
@@ -110,7 +110,7 @@ def _child(name: str, quick: str, path: str) -> None:
     ceiling and the process's max RSS (MB) as JSON to ``path``."""
     import resource
 
-    module = importlib.import_module(f"experiments.bench.{name}")     # fail fast
+    module = importlib.import_module(f"{__name__}.{name}")     # fail fast
     ceiling = matmul_gflops(128 if os.environ.get("JAXNN_BENCH_TINY") == "1" else 1024)
     rows = module.run(quick == "1")
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss     # kilobytes on Linux
@@ -121,7 +121,7 @@ def _child(name: str, quick: str, path: str) -> None:
 def run_isolated(name: str, quick: bool, workdir: Path) -> tuple[list[dict], dict]:
     """Run one module in a fresh Python process; a failure becomes a note, not an exception."""
     path = workdir / f".bench-{name}.json"
-    code = f"from experiments.bench import _child; _child({name!r}, {'1' if quick else '0'!r}, " \
+    code = f"from {__name__} import _child; _child({name!r}, {'1' if quick else '0'!r}, " \
            f"{str(path)!r})"
     t0 = time.perf_counter()
     root = str(Path(__file__).resolve().parents[2])      # the folder holding ``experiments``

@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.bench._timing import (block, compile_seconds, interleaved_medians, missing_row,
-                                       torch_or_none)
+from ._timing import (block, compile_seconds, interleaved_medians, missing_row,
+                      torch_or_none)
 from jaxnn.models import lenet
 from jaxnn.nn.conv import lenet5_table
 
@@ -196,7 +196,7 @@ def run(quick: bool) -> list[dict]:
 
 
 if __name__ == "__main__":
-    from experiments.bench import table_markdown
-    from experiments.bench._timing import matmul_gflops
+    from . import table_markdown
+    from ._timing import matmul_gflops
 
     print(table_markdown(run(True), matmul_gflops()))

@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.bench._timing import (block, compile_seconds, interleaved_medians,
-                                       missing_row, torch_or_none)
+from ._timing import (block, compile_seconds, interleaved_medians,
+                      missing_row, torch_or_none)
 
 LR, RHO = 0.01, 0.9
 CONFIGS = (((784, 800, 10), 128), ((784, 512, 512, 10), 128), ((784, 800, 10), 1024),

@@ -10,7 +10,7 @@ training step about 3× that. Compile time of the jaxnn step is reported for T =
 
 from __future__ import annotations
 
-from experiments.bench._timing import block, compile_seconds, median_ms, missing_row, torch_or_none
+from ._timing import block, compile_seconds, median_ms, missing_row, torch_or_none
 
 LR = 1e-3
 GATES = {"lstm": 4, "gru": 3}
@@ -122,7 +122,7 @@ def run(quick: bool) -> list[dict]:
 if __name__ == "__main__":  # python -m experiments.bench.rnn [--full]
     import sys
 
-    from experiments.bench import table_markdown
-    from experiments.bench._timing import matmul_gflops
+    from . import table_markdown
+    from ._timing import matmul_gflops
 
     print(table_markdown(run("--full" not in sys.argv), matmul_gflops()))

@@ -28,9 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from experiments.bench._timing import (block, compile_stats, interleaved_medians, missing_row,
-                                       torch_live_mb, torch_or_none)
-from experiments.bench.mlp import step_flops as mlp_step_flops
+from ._timing import (block, compile_stats, interleaved_medians, missing_row,
+                      torch_live_mb, torch_or_none)
+from .mlp import step_flops as mlp_step_flops
 
 LR, RHO = 0.01, 0.9
 QUICK = {"mlp_sizes": (784, 512, 512, 10), "batches": (32, 256, 4096),
@@ -159,7 +159,7 @@ def run(quick: bool) -> list[dict]:
 if __name__ == "__main__":  # python -m experiments.bench.scaling [--full]
     import sys
 
-    from experiments.bench import table_markdown
-    from experiments.bench._timing import matmul_gflops
+    from . import table_markdown
+    from ._timing import matmul_gflops
 
     print(table_markdown(run("--full" not in sys.argv), matmul_gflops()))

