@@ -147,7 +147,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
     for i, cell in enumerate(config["cells"]):
         check_choice(cell, CELLS, "cell")
         k_init, k_train = jax.random.split(jax.random.fold_in(key, 100 + i))
-        initial = model.init(k_init, cell, 2, config["hidden"], 1)
+        initial = model.init(k_init, model.SequenceConfig(cell, 2, config["hidden"], 1))
         trained, losses = train_adding(cell, train_cfg["T"], train_cfg, k_train, initial)
         for phase, p in (("init", initial["rnn"]), ("trained", trained["rnn"])):
             res = _measure(p, cell, x)
