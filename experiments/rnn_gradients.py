@@ -39,7 +39,7 @@ from experiments.adding_problem import train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
-from jaxnn.nn import recurrent
+from jaxnn.nn import cells, recurrent
 
 TITLE = "Gradient flow through time: ‖∂h_T/∂h_k‖ vs lag for RNN, LSTM, GRU (eq 181–184)"
 
@@ -92,7 +92,7 @@ def state_jacobians(params: dict, cell: str, x: jax.Array, *, activation: str = 
 
 def _is_lstm(cell: str) -> bool:
     check_choice(cell, CELLS, "cell")
-    return cell.startswith("lstm")
+    return cells.get(cell).state_names == ("h", "c")
 
 
 def rnn_gammas(params: dict, x: jax.Array) -> jax.Array:
