@@ -28,7 +28,8 @@ For every cell ``∂J/∂W = Σ_t δa_t x_tᵀ`` and ``∂J/∂b = Σ_t δa_t``,
 stacked gate error of step t. These recursions are the fast path of the library: they live in
 the cells (``backward``, ``weight_grads``) and :mod:`jaxnn.nn.recurrent_vjp` (the backward
 ``lax.scan`` emits δa_t and the weight gradients are one matmul each after it); this module
-explains them, re-exports them as :func:`grad_sequence`, and adds an independent simple-RNN implementation (:func:`grad_rnn`) and the literal eq 183
+explains them, re-exports them as :func:`grad_sequence`, and adds an independent simple-RNN
+implementation (:func:`grad_rnn`) and the literal eq 183
 (:func:`grad_U_double_sum`). All are compared with ``jax.grad`` in float64 in the tests.
 """
 

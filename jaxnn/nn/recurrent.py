@@ -111,7 +111,10 @@ class Prepared(NamedTuple):
 
 def prepare(params, x, *, cell, state0=None, lengths=None, mask=None, unroll=1,
             impl: str = DEFAULT_IMPL, activation: str | None = None) -> Prepared:
-    """Validate everything :func:`rnn` takes and hoist the input projection; see :class:`Prepared`."""
+    """Validate everything :func:`rnn` takes and hoist the input projection.
+
+    Args: as :func:`rnn`. Returns: a :class:`Prepared`.
+    """
     cell = _cells.get(cell, activation=activation)
     impl = resolve_impl(cell, impl)
     check_ndim(x, 3, "x (batch, time, features)")

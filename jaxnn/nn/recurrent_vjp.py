@@ -1,4 +1,5 @@
-"""Hand-written BPTT for any cell with a ``backward`` (:mod:`jaxnn.nn.cells`), as a ``jax.custom_vjp``.
+"""Hand-written BPTT, as a ``jax.custom_vjp``, for any cell of :mod:`jaxnn.nn.cells` with a
+``backward``.
 
 The custom VJP covers the recurrent part only: the map ``(rec, a, state0) -> (states, final
 state)`` where ``rec`` holds the recurrent parameters (``params`` without ``W``, ``b``) and
