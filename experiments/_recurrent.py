@@ -13,9 +13,10 @@ from jax import lax
 from tqdm.auto import tqdm
 
 from jaxnn.errors import check_choice
+from jaxnn.nn.cells import NAMES
 from jaxnn.train import make_train_step
 
-CELLS = ("rnn", "lstm", "lstm_peephole", "gru", "gru_reset_after")
+CELLS = NAMES  # the built-in cells of jaxnn.nn.cells
 
 
 def adam_schedule(lr: float, steps: int, schedule: str = "constant"):

@@ -44,12 +44,13 @@ def train_adding(cell: str, T: int, config: dict, key: jax.Array,
     :func:`jaxnn.models.sequence.init` dict) is the starting point, fresh from ``key`` if None.
     """
     k_init, k_train = jax.random.split(key)
+    cfg = model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse")
     if params is None:
-        params = model.init(k_init, cell, 2, config["hidden"], 1)
+        params = model.init(k_init, cfg)
     B = config["batch"]
 
     def loss_fn(p, batch, _key):
-        return model.loss(p, batch, cell=cell, task="mse")
+        return model.loss(p, batch, config=cfg)
 
     opt = adam_schedule(config["lr"], config["steps"])
     run = make_chunk_runner(loss_fn, lambda k, _: sequences.adding_problem(k, B, T), opt,
@@ -82,7 +83,8 @@ def run(config: dict, out: Path, seed: int) -> Result:
         metrics[f"baseline_mse_empirical_T{T}"] = float(jnp.mean((y_test - 1.0) ** 2))
         for i, cell in enumerate(config["cells"]):
             params, losses = train_adding(cell, T, config, jax.random.fold_in(key, 100 * T + i))
-            pred = jax.jit(lambda p, x, c=cell: model.apply(p, x, cell=c))(params, x_test)[:, 0]
+            cfg = model.SequenceConfig(cell, 2, config["hidden"], 1)
+            pred = jax.jit(lambda p, x, c=cfg: model.apply(p, x, config=c))(params, x_test)[:, 0]
             err = np.asarray(pred - y_test)
             metrics[f"test_mse_{cell}_T{T}"] = float(np.mean(err ** 2))
             # Hochreiter & Schmidhuber's criterion: absolute error below 0.04.

@@ -39,7 +39,7 @@ from .adding_problem import train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
-from jaxnn.nn import recurrent
+from jaxnn.nn import cells, recurrent
 
 TITLE = "Gradient flow through time: ‖∂h_T/∂h_k‖ vs lag for RNN, LSTM, GRU (eq 181–184)"
 
@@ -92,7 +92,7 @@ def state_jacobians(params: dict, cell: str, x: jax.Array, *, activation: str = 
 
 def _is_lstm(cell: str) -> bool:
     check_choice(cell, CELLS, "cell")
-    return cell.startswith("lstm")
+    return cells.get(cell).state_names == ("h", "c")
 
 
 def rnn_gammas(params: dict, x: jax.Array) -> jax.Array:
@@ -147,7 +147,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
     for i, cell in enumerate(config["cells"]):
         check_choice(cell, CELLS, "cell")
         k_init, k_train = jax.random.split(jax.random.fold_in(key, 100 + i))
-        initial = model.init(k_init, cell, 2, config["hidden"], 1)
+        initial = model.init(k_init, model.SequenceConfig(cell, 2, config["hidden"], 1))
         trained, losses = train_adding(cell, train_cfg["T"], train_cfg, k_train, initial)
         for phase, p in (("init", initial["rnn"]), ("trained", trained["rnn"])):
             res = _measure(p, cell, x)

@@ -52,7 +52,9 @@ def train_classifier(cell: str, train: tuple, test: tuple, config: dict, key: ja
     """Train one cell; return (params, per-chunk losses, [(step, test accuracy), ...])."""
     x_train, y_train = train
     k_init, k_train = jax.random.split(key)
-    params = model.init(k_init, cell, x_train.shape[2], config["hidden"], 10)
+    cfg = model.SequenceConfig(cell, x_train.shape[2], config["hidden"], 10,
+                               task="cross_entropy")
+    params = model.init(k_init, cfg)
     B = config["batch"]
 
     def sample(k, d):
@@ -60,11 +62,11 @@ def train_classifier(cell: str, train: tuple, test: tuple, config: dict, key: ja
         return d[0][idx], d[1][idx]
 
     def loss_fn(p, batch, _key):
-        return model.loss(p, batch, cell=cell, task="cross_entropy")
+        return model.loss(p, batch, config=cfg)
 
     def acc_fn(p, batch):
         x, y = batch
-        return jnp.mean(jnp.argmax(model.apply(p, x, cell=cell), axis=-1) == y)
+        return jnp.mean(jnp.argmax(model.apply(p, x, config=cfg), axis=-1) == y)
 
     opt = adam_schedule(config["lr"], config["steps"], "cosine")
     run = make_chunk_runner(loss_fn, sample, opt, config["chunk"], clip_norm=config["clip"])

@@ -59,13 +59,14 @@ def fit_forecaster(cell: str, split: sequences.ForecastSplit, config: dict, key:
         ``(best params, per-chunk training losses, per-chunk validation MSEs)``.
     """
     k_init, k_train = jax.random.split(key)
-    params = model.init(k_init, cell, 1, config["hidden"], 1)
+    cfg = model.SequenceConfig(cell, 1, config["hidden"], 1, task="mse")
+    params = model.init(k_init, cfg)
     n_valid = max(1, int(round(config["valid_fraction"] * split.x_train.shape[0])))
     train = (jnp.asarray(split.x_train[:-n_valid]), jnp.asarray(split.y_train[:-n_valid]))
     valid = (jnp.asarray(split.x_train[-n_valid:]), jnp.asarray(split.y_train[-n_valid:]))
 
     def loss_fn(p, batch, _key=None):
-        return model.loss(p, batch, cell=cell, task="mse")
+        return model.loss(p, batch, config=cfg)
 
     opt = adam_schedule(config["lr"], config["steps"], "cosine")
     run = make_chunk_runner(loss_fn, lambda _k, d: d, opt, config["chunk"],
@@ -109,7 +110,8 @@ def run(config: dict, out: Path, seed: int) -> Result:
         for s in range(config["seeds"]):
             params, losses, valids = fit_forecaster(cell, split, config,
                                                     jax.random.fold_in(key, 10 * i + s))
-            pred = scale(jax.jit(lambda p, x, c=cell: model.apply(p, x, cell=c))(
+            cfg = model.SequenceConfig(cell, 1, config["hidden"], 1)
+            pred = scale(jax.jit(lambda p, x, c=cfg: model.apply(p, x, config=c))(
                 params, jnp.asarray(split.x_test))[:, 0])
             preds.append(pred)
             per_seed.append(rmse(pred))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from jaxnn.errors import JaxnnError, ShapeError
-from jaxnn.nn import recurrent as R
+from jaxnn.nn import cells, recurrent as R
+from jaxnn.nn import init as init_lib
 
 CELLS = ("rnn", "lstm", "lstm_peephole", "gru", "gru_reset_after")
 B, T, D, H = 3, 6, 4, 5
@@ -186,6 +187,83 @@ def test_truncated_bptt_same_values_cut_gradients(key, x):
     assert np.abs(g_full[:, :3]).max() > 1e-4
     np.testing.assert_array_equal(g_trunc[:, :3], 0.0)
     np.testing.assert_allclose(g_trunc[:, 3:], g_full[:, 3:], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("impl", ["autodiff", "custom_vjp"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_truncated_bptt_equals_a_loop_over_detached_chunks(cell, impl, key, x):
+    """Only the states handed between chunks are detached: state0 still gets its gradient."""
+    p = _params(cell, key)
+    h0 = jax.random.normal(jax.random.key(4), (B, H))
+    s0 = (h0, -0.5 * h0) if cell.startswith("lstm") else h0
+    lengths = jnp.array([T, 2, 5])
+    chunk = 2
+
+    def score(hs, final):
+        return jnp.sum(jnp.sin(hs)) + sum(jnp.sum(v ** 2) for v in jax.tree.leaves(final))
+
+    def loss_trunc(p, s0):
+        return score(*R.truncated_rnn(p, x, cell=cell, chunk=chunk, state0=s0, impl=impl,
+                                      lengths=lengths))
+
+    def loss_loop(p, s0):
+        state, outs = s0, []
+        for k in range(T // chunk):
+            if k:
+                state = jax.tree.map(jax.lax.stop_gradient, state)
+            hs, state = R.rnn(p, x[:, k * chunk:(k + 1) * chunk], cell=cell, state0=state,
+                              impl=impl, lengths=jnp.clip(lengths - k * chunk, 0, chunk))
+            outs.append(hs)
+        return score(jnp.concatenate(outs, 1), state)
+
+    g_trunc = jax.jit(jax.grad(loss_trunc, (0, 1)))(p, s0)
+    g_loop = jax.jit(jax.grad(loss_loop, (0, 1)))(p, s0)
+    chex.assert_trees_all_close(g_trunc, g_loop, rtol=1e-5, atol=1e-6)
+    assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(g_trunc[1])) > 1e-3
+
+
+def test_impl_auto_is_the_default_and_picks_the_hand_backward(key, x):
+    assert R.DEFAULT_IMPL == "auto"
+    for cell in CELLS:
+        assert R.resolve_impl(cells.get(cell), "auto") == "custom_vjp"
+    p = _params("gru", key)
+    f = lambda p, impl: jnp.sum(R.rnn(p, x, cell="gru", impl=impl)[0] ** 2)  # noqa: E731
+    chex.assert_trees_all_equal(jax.grad(f)(p, "auto"), jax.grad(f)(p, "custom_vjp"))
+    with pytest.raises(JaxnnError, match="'fast'"):
+        R.rnn(p, x, cell="gru", impl="fast")
+
+
+def test_cell_objects_and_names_are_the_same_cells(key, x):
+    assert cells.get("lstm_peephole") == cells.LSTM(peephole=True)
+    assert cells.get("gru_reset_after") == cells.GRU(reset_after=True)
+    assert cells.get("rnn", activation="sigmoid") == cells.SimpleRNN(activation="sigmoid")
+    assert hash(cells.LSTM(forget_bias=2.5)) == hash(cells.get("lstm", forget_bias=2.5))
+    # the string keywords stay thin aliases of the fields
+    chex.assert_trees_all_equal(R.init(key, "lstm", D, H, forget_bias=2.5),
+                                cells.LSTM(forget_bias=2.5).init(key, D, H))
+    p = _params("rnn", key)
+    np.testing.assert_array_equal(R.rnn(p, x, cell="rnn", activation="sigmoid")[0],
+                                  R.rnn(p, x, cell=cells.SimpleRNN(activation="sigmoid"))[0])
+    with pytest.raises(JaxnnError, match="'relu'"):
+        cells.SimpleRNN(activation="relu")
+
+
+def test_orthogonal_init_is_public_and_the_U_default(key):
+    q = init_lib.orthogonal(key, (6, 4))
+    np.testing.assert_allclose(q.T @ q, np.eye(4), atol=1e-5)
+    np.testing.assert_allclose(init_lib.orthogonal(key, (3, 5)) @ init_lib.orthogonal(
+        key, (3, 5)).T, np.eye(3), atol=1e-5)
+    _, ku = jax.random.split(key)
+    U0 = init_lib.orthogonal(jax.random.split(ku, 3)[0], (H, H))
+    np.testing.assert_array_equal(R.init(key, "gru", D, H)["U"][:H], U0)
+
+
+def test_time_mask_from_lengths_or_mask():
+    m = R.time_mask(jnp.array([2, 0, 3]), None, 3, 3)
+    assert m.shape == (3, 3, 1) and m.dtype == jnp.bool_
+    np.testing.assert_array_equal(m[..., 0].T, [[1, 1, 0], [0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(R.time_mask(None, m[..., 0].T, 3, 3), m)
+    assert R.time_mask(None, None, 3, 3) is None
 
 
 def test_state0_is_used(key, x):

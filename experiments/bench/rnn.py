@@ -13,7 +13,14 @@ from __future__ import annotations
 from ._timing import block, compile_seconds, median_ms, missing_row, torch_or_none
 
 LR = 1e-3
-GATES = {"lstm": 4, "gru": 3}
+CELL = {"lstm": "lstm", "gru": "gru_reset_after"}  # the cells Flax's and PyTorch's match
+
+
+def gates(kind: str) -> int:
+    """G of the benchmarked cell, from the cell protocol (4 for the LSTM, 3 for the GRU)."""
+    from jaxnn.nn import cells
+
+    return cells.get(CELL[kind]).gates
 
 
 def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls):
@@ -24,7 +31,7 @@ def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls):
 
     from jaxnn.nn import recurrent as R
 
-    cell = "lstm" if kind == "lstm" else "gru_reset_after"
+    cell = CELL[kind]
     key = jax.random.key(0)
     x = jax.random.normal(key, (B, T, D))
 
@@ -62,12 +69,15 @@ def _torch_step(torch, kind: str, B: int, D: int, H: int, T: int):
 
 def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 3, repeat: int = 10,
                torch_peer: bool = True) -> list[dict]:
-    """Rows for one (cell, size): jaxnn default impl, the other jaxnn impl, Flax, PyTorch."""
+    """Rows for one (cell, size): jaxnn's default impl (what ``impl="auto"`` picks for the
+    cell), the other jaxnn impl, Flax, PyTorch."""
+    from jaxnn.nn import cells
     from jaxnn.nn import recurrent as R
 
-    other = [i for i in R.IMPLS if i != R.DEFAULT_IMPL]
-    steps, x = _jax_steps(kind, B, D, H, T, [R.DEFAULT_IMPL, *other])
-    names = {R.DEFAULT_IMPL: "jaxnn", **{i: f"jaxnn[{i}]" for i in other}, "flax": "flax"}
+    default = R.resolve_impl(cells.get(CELL[kind]), R.DEFAULT_IMPL)
+    other = [i for i in ("custom_vjp", "autodiff") if i != default]
+    steps, x = _jax_steps(kind, B, D, H, T, [default, *other])
+    names = {default: "jaxnn", **{i: f"jaxnn[{i}]" for i in other}, "flax": "flax"}
     fns = {}
     for k, (step, p) in steps.items():
         block(step(p, x))
@@ -80,7 +90,7 @@ def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 3, re
         for k, fn in fns.items():
             times[k].append(median_ms(fn, warmup=1, repeat=repeat))
     config = f"B={B} D={D} H={H} T={T}"
-    flops = 3 * 2 * GATES[kind] * H * (H + D) * B * T
+    flops = 3 * 2 * gates(kind) * H * (H + D) * B * T
     rows = []
     for k, ts in times.items():
         best = min(ts)

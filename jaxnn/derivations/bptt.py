@@ -18,37 +18,18 @@ the notes' denominator layout the factor is ``∂h_i/∂h_{i−1} = Uᵀ diag(f�
 ``f′(z_i) = 1 − h_i²``, a function of ``h_i``, not of ``h_{i−1}``) — that is what ``jax.grad``
 agrees with. The norm of that factor is the γ of the long-term-dependency argument.
 
-LSTM with peepholes (eq 187–192), ``a = W x_t + b`` split into (a_i, a_f, a_g, a_o). Given
-``dh = ∂J/∂h_t`` and ``dc = ∂J/∂c_t`` from the future (c_t feeds c_{t+1}, i_{t+1}, f_{t+1}):
-
-    δo  = dh ⊙ tanh(c_t) ⊙ o(1−o)
-    dc̄  = dc + dh ⊙ o ⊙ (1 − tanh²c_t) + V_o ⊙ δo           (o sees c_t, eq 189)
-    δi  = dc̄ ⊙ c̃ ⊙ i(1−i),   δf = dc̄ ⊙ c_{t−1} ⊙ f(1−f),   δg = dc̄ ⊙ i ⊙ (1 − c̃²)
-    ∂J/∂c_{t−1} = dc̄ ⊙ f + V_i ⊙ δi + V_f ⊙ δf             (i, f see c_{t−1}, eq 187–188)
-    ∂J/∂h_{t−1} = Uᵀ [δi; δf; δg; δo] (+ ∂J_{t−1}/∂h_{t−1})
-    ∂J/∂U = Σ_t δ_t h_{t−1}ᵀ,  ∂J/∂V_i = Σ δi ⊙ c_{t−1},  ∂J/∂V_f = Σ δf ⊙ c_{t−1},  ∂J/∂V_o = Σ δo ⊙ c_t
-
-(without peepholes drop the V terms).
-
-GRU as in the notes (eq 193–196, reset before U), ``n = h̃``:
-
-    δz = dh ⊙ (h_{t−1} − n) ⊙ z(1−z),   δn = dh ⊙ (1−z) ⊙ (1−n²)
-    ρ  = U_nᵀ δn                 (= ∂J/∂(r⊙h_{t−1}))
-    δr = ρ ⊙ h_{t−1} ⊙ r(1−r)
-    ∂J/∂h_{t−1} = dh ⊙ z + ρ ⊙ r + [U_r; U_z]ᵀ [δr; δz]
-    ∂J/∂[U_r; U_z] = Σ [δr; δz] h_{t−1}ᵀ,   ∂J/∂U_n = Σ δn (r ⊙ h_{t−1})ᵀ
-
-GRU reset-after (cuDNN/PyTorch/Flax), ``n = tanh(a_n + r ⊙ (U_n h_{t−1} + bU))``:
-
-    δn as above,  δr = δn ⊙ (U_n h_{t−1} + bU) ⊙ r(1−r),  δz as above
-    ∂J/∂(U h_{t−1}) = [δr; δz; δn ⊙ r],   ∂J/∂h_{t−1} = dh ⊙ z + Uᵀ[δr; δz; δn ⊙ r]
-    ∂J/∂U = Σ [δr; δz; δn ⊙ r] h_{t−1}ᵀ,   ∂J/∂bU = Σ δn ⊙ r
+The gated cells follow the same pattern: each cell's module derives and implements its
+own step backward — the LSTM with peepholes (eq 187–192) in :mod:`jaxnn.nn.cells.lstm`, both
+GRUs (eq 193–196 and reset-after) in :mod:`jaxnn.nn.cells.gru`, the simple RNN's in
+:mod:`jaxnn.nn.cells.simple` — and :mod:`jaxnn.nn.recurrent_vjp` runs any of them as one
+backward ``lax.scan``.
 
 For every cell ``∂J/∂W = Σ_t δa_t x_tᵀ`` and ``∂J/∂b = Σ_t δa_t``, where ``δa_t`` is the
 stacked gate error of step t. These recursions are the fast path of the library: they live in
-:mod:`jaxnn.nn.recurrent_vjp` (the backward ``lax.scan`` emits δa_t and the weight gradients are
-one matmul each after it); this module explains them, re-exports them as :func:`grad_sequence`,
-and adds an independent simple-RNN implementation (:func:`grad_rnn`) and the literal eq 183
+the cells (``backward``, ``weight_grads``) and :mod:`jaxnn.nn.recurrent_vjp` (the backward
+``lax.scan`` emits δa_t and the weight gradients are one matmul each after it); this module
+explains them, re-exports them as :func:`grad_sequence`, and adds an independent simple-RNN
+implementation (:func:`grad_rnn`) and the literal eq 183
 (:func:`grad_U_double_sum`). All are compared with ``jax.grad`` in float64 in the tests.
 """
 
@@ -59,20 +40,21 @@ import jax.numpy as jnp
 from jax import lax
 
 from jaxnn.errors import check_shape
-from jaxnn.nn import recurrent
-from jaxnn.nn.cells import CELLS, activation as _activation
-from jaxnn.nn.recurrent_vjp import _REC_KEYS, core_bwd, core_fwd
+from jaxnn.nn import cells, recurrent
+from jaxnn.nn.cells import activation as _activation
+from jaxnn.nn.recurrent_vjp import core_bwd, core_fwd
 
 __all__ = ["sequence_loss", "grad_rnn", "grad_U_double_sum", "grad_sequence"]
 
 
-def sequence_loss(params, x, y, *, cell: str = "rnn", lengths=None, activation: str = "tanh",
+def sequence_loss(params, x, y, *, cell="rnn", lengths=None, activation: str | None = None,
                   impl: str = "autodiff"):
     """``J = Σ_t J_t``, ``J_t = ½ Σ_b ‖h_t − y_t‖²`` (eq 178) over the valid steps.
 
     Args:
         params: cell parameters; x: ``(B, T, D)``; y: ``(B, T, H)`` targets for the states.
-        cell, lengths, activation, impl: as in :func:`jaxnn.nn.recurrent.rnn`.
+        cell, lengths, activation, impl: as in :func:`jaxnn.nn.recurrent.rnn` (``cell`` a
+            :class:`jaxnn.nn.cells.Cell` or a name).
 
     Returns:
         scalar. Padded steps emit zeros; their targets are masked out too.
@@ -80,9 +62,9 @@ def sequence_loss(params, x, y, *, cell: str = "rnn", lengths=None, activation: 
     hs, _ = recurrent.rnn(params, x, cell=cell, lengths=lengths, activation=activation,
                           impl=impl)
     err = hs - y
-    if lengths is not None:
-        valid = jnp.arange(x.shape[1])[None, :] < jnp.asarray(lengths)[:, None]
-        err = jnp.where(valid[:, :, None], err, 0.0)
+    m = recurrent.time_mask(lengths, None, x.shape[0], x.shape[1])
+    if m is not None:
+        err = jnp.where(jnp.swapaxes(m, 0, 1), err, 0.0)
     return 0.5 * jnp.sum(err * err)
 
 
@@ -148,22 +130,18 @@ def grad_U_double_sum(params, x, y, *, activation: str = "tanh"):
     return total
 
 
-def grad_sequence(params, x, y, *, cell: str, lengths=None, activation: str = "tanh"):
-    """Hand BPTT for any cell: the gradient of :func:`sequence_loss` w.r.t. ``params``.
+def grad_sequence(params, x, y, *, cell, lengths=None, activation: str | None = None):
+    """Hand BPTT for any cell with a ``backward``: the gradient of :func:`sequence_loss`.
 
     Runs the forward scan with residuals and the backward scan of
     :mod:`jaxnn.nn.recurrent_vjp` directly (no ``jax.grad``), then ``∂J/∂W = Σ δa xᵀ`` and
     ``∂J/∂b = Σ δa`` by hand. Args as :func:`sequence_loss`; returns the same pytree as
     ``jax.grad(sequence_loss)``.
     """
-    B, T, D = x.shape
-    m = None
-    if lengths is not None:
-        m = (jnp.arange(T)[:, None] < jnp.asarray(lengths)[None, :])[:, :, None]
-    a, s0, _ = recurrent._prepare(params, x, cell, None, lengths, None, 1, "custom_vjp",
-                                  activation)
-    rec = {k: params[k] for k in _REC_KEYS if k in params}
-    static = (cell, activation, False, 1, False)
+    c, a, s0, m, _ = recurrent.prepare(params, x, cell=cell, lengths=lengths, impl="custom_vjp",
+                                       activation=activation)
+    rec = cells.recurrent_params(params)
+    static = (c, False, 1, False)
     (states, final), res = core_fwd(*static, rec, a, s0, m)
     hs = states if m is None else jnp.where(m, states, 0.0)
     dhs = hs - jnp.swapaxes(y, 0, 1)
@@ -173,5 +151,5 @@ def grad_sequence(params, x, y, *, cell: str, lengths=None, activation: str = "t
     drec, da, _, _ = core_bwd(*static, res, (dhs, dfinal))
     xs = jnp.swapaxes(x, 0, 1)
     grads = {"W": jnp.einsum("tbg,tbd->gd", da, xs), "b": da.sum((0, 1)), **drec}
-    assert set(grads) == {"W", "U", "b", *CELLS[cell].extra}
+    assert set(grads) == set(params)
     return grads

@@ -2,129 +2,171 @@
 
 Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 176–177 (simple RNN), 187–192 (LSTM with peepholes),
 193–196 (GRU): the core runs the whole sequence with :func:`jaxnn.nn.recurrent.rnn` and only
-its last (valid) hidden state ``h_T`` is read out,
+its last (valid) hidden state ``h_T`` is read out by :func:`jaxnn.nn.layers.dense`,
 
     y = W h_T + b,        W: (O, H),  b: (O,),
 
 — a regression value (the adding problem, one-step forecasts) or class logits (sequential
-MNIST). Parameters: ``{"rnn": <cell params of jaxnn.nn.recurrent.init>, "W": (O, H),
-"b": (O,)}``; ``W`` is Glorot-uniform, ``b`` zero.
+MNIST). Parameters nest per layer: ``{"rnn": <cell params>, "readout": {"W": (O, H),
+"b": (O,)}}``; ``W`` is Glorot-uniform, ``b`` zero.
 
 The losses are the batch mean: ``"mse"`` — mean over the batch of (ŷ − y)² summed over the
 O outputs (for O = 1 this is the usual MSE, the number the adding problem is judged by; note
 it is twice the notes' ½(ŷ − y)² of eq 53); ``"cross_entropy"`` — eq 56 from the logits.
-The cell name, the simple RNN's activation and the scan options are static keywords, not
-parameters (params hold arrays only, so they pass through ``jax.grad`` and optax untouched).
+Everything static (the cell, sizes, task, scan options) is one frozen, hashable
+:class:`SequenceConfig`; params hold arrays only, so they pass through ``jax.grad`` and optax
+untouched.
+
+API::
+
+    config = SequenceConfig(cell="lstm", input_size=D, hidden_size=H, output_size=O)
+    params = init(key, config)
+    y = apply(params, x, config=config, lengths=None)              # (B, O)
+    J = loss(params, (x, y), config=config)                        # scalar
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_ndim, check_positive
-from jaxnn.nn import losses
-from jaxnn.nn import recurrent
+from jaxnn.nn import cells, layers, losses, recurrent
+from jaxnn.nn.init import glorot_uniform
 
-__all__ = ["TASKS", "init", "apply", "loss", "readout"]
+__all__ = ["TASKS", "SequenceConfig", "init", "apply", "loss", "readout"]
 
 TASKS = ("mse", "cross_entropy")
 
 
-def _glorot(key: jax.Array, shape: tuple[int, int]) -> jax.Array:
-    try:
-        from jaxnn.nn.init import glorot_uniform
-    except ImportError:  # pragma: no cover - the shared initialisers are not there yet
-        lim = jnp.sqrt(6.0 / (shape[0] + shape[1]))
-        return jax.random.uniform(key, shape, jnp.float32, -lim, lim)
-    return glorot_uniform(key, shape)
+@dataclasses.dataclass(frozen=True)
+class SequenceConfig:
+    """Static description of a many-to-one model (hashable: a static ``jax.jit`` argument).
 
-
-def init(key: jax.Array, cell: str, input_size: int, hidden_size: int, output_size: int, *,
-         forget_bias: float = 1.0, activation: str = "tanh") -> dict:
-    """Parameters of a recurrent core plus a dense readout.
-
-    Args:
-        key: PRNG key.
-        cell: ``"rnn"``, ``"lstm"``, ``"lstm_peephole"``, ``"gru"`` or ``"gru_reset_after"``.
+    Fields:
+        cell: a :class:`jaxnn.nn.cells.Cell` or a registered name (``"rnn"``, ``"lstm"``,
+            ``"lstm_peephole"``, ``"gru"``, ``"gru_reset_after"``).
         input_size: D, features per time step.
         hidden_size: H, state size.
         output_size: O, outputs (1 for regression, C classes for classification).
-        forget_bias: LSTM forget-gate bias at init (see :func:`jaxnn.nn.recurrent.init`).
-        activation: the simple RNN's f, ``"tanh"`` or ``"sigmoid"``.
+        task: ``"mse"`` or ``"cross_entropy"``.
+        impl, unroll, remat: passed to :func:`jaxnn.nn.recurrent.rnn` (``impl="auto"``: the
+            hand BPTT where the cell has one).
+        forget_bias: overrides an LSTM cell's forget-gate bias at init (None: the cell's own,
+            1.0 by default; ignored by the other cells).
+    """
+
+    cell: str | cells.Cell = "lstm"
+    input_size: int = 1
+    hidden_size: int = 32
+    output_size: int = 1
+    task: str = "mse"
+    impl: str = recurrent.DEFAULT_IMPL
+    unroll: int | bool = 1
+    remat: bool = False
+    forget_bias: float | None = None
+
+    def __post_init__(self):
+        cells.get(self.cell)
+        for name in ("input_size", "hidden_size", "output_size"):
+            check_positive(getattr(self, name), name)
+        check_choice(self.task, TASKS, "task")
+        check_choice(self.impl, recurrent.IMPLS, "impl")
+
+    @property
+    def core(self) -> cells.Cell:
+        """The cell object (name resolved, ``forget_bias`` applied)."""
+        return cells.get(self.cell, forget_bias=self.forget_bias)
+
+
+def _check_config(config) -> SequenceConfig:
+    if not isinstance(config, SequenceConfig):
+        raise JaxnnError(f"config must be a SequenceConfig; got {type(config).__name__}")
+    return config
+
+
+def init(key: jax.Array, config: SequenceConfig) -> dict:
+    """Parameters of the recurrent core plus the dense readout.
+
+    Args:
+        key: PRNG key (split in two: the core's, the readout's).
+        config: :class:`SequenceConfig`.
 
     Returns:
-        ``{"rnn": cell params, "W": (O, H) float32, "b": (O,) float32}``.
+        ``{"rnn": cell params, "readout": {"W": (O, H) float32, "b": (O,) float32}}``.
     """
-    check_positive(output_size, "output_size")
+    _check_config(config)
     k_rnn, k_out = jax.random.split(key)
-    core = recurrent.init(k_rnn, cell, input_size, hidden_size, forget_bias=forget_bias,
-                          activation=activation)
-    return {"rnn": core, "W": _glorot(k_out, (int(output_size), int(hidden_size))),
-            "b": jnp.zeros((int(output_size),), jnp.float32)}
+    core = config.core.init(k_rnn, config.input_size, config.hidden_size)
+    O, H = int(config.output_size), int(config.hidden_size)
+    return {"rnn": core, "readout": {"W": glorot_uniform(k_out, (O, H)),
+                                     "b": jnp.zeros((O,), jnp.float32)}}
 
 
 def _check_model(params) -> None:
-    if not isinstance(params, dict) or set(params) != {"rnn", "W", "b"}:
+    if not isinstance(params, dict) or set(params) != {"rnn", "readout"}:
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
-        raise JaxnnError(f"sequence-model params must have keys ['W', 'b', 'rnn']; got {got}")
+        raise JaxnnError(f"sequence-model params must have keys ['readout', 'rnn']; got {got}")
 
 
 def readout(params: dict, h: jax.Array) -> jax.Array:
     """The dense output layer ``h W^T + b``: ``h: (B, H)`` -> ``(B, O)``."""
     _check_model(params)
-    if h.shape[-1] != params["W"].shape[1]:
-        raise ShapeError(f"hidden state has {h.shape[-1]} features but W expects "
-                         f"{params['W'].shape[1]} (W: {params['W'].shape})")
-    return h @ params["W"].T + params["b"][None, :]
+    return layers.dense(params["readout"], h)
 
 
-def apply(params: dict, x: jax.Array, *, cell: str, activation: str = "tanh", lengths=None,
-          impl: str = recurrent.DEFAULT_IMPL, unroll: int | bool = 1, remat: bool = False,
-          key: jax.Array | None = None, train: bool = False) -> jax.Array:
+def apply(params: dict, x: jax.Array, *, config: SequenceConfig, key: jax.Array | None = None,
+          train: bool = False, lengths=None) -> jax.Array:
     """Run the core over ``x`` and read out its last (valid) hidden state.
 
     Args:
-        params: from :func:`init` with the same ``cell``.
+        params: from :func:`init` with the same ``config``.
         x: ``(B, T, D)`` float inputs, T ≥ 1.
-        cell: the cell name used at :func:`init`.
-        activation: the simple RNN's f (ignored by the gated cells).
+        config: :class:`SequenceConfig`.
+        key, train: unused (no dropout); kept for the shared ``apply`` signature.
         lengths: optional ``(B,)`` ints: valid steps per sequence; the readout then sees each
             sequence's own last valid state.
-        impl, unroll, remat: passed to :func:`jaxnn.nn.recurrent.rnn`.
-        key, train: unused (no dropout); kept for the shared ``apply`` signature.
 
     Returns:
         ``(B, O)`` outputs (regression values or class logits), dtype of ``x``.
     """
     del key, train
+    _check_config(config)
     _check_model(params)
     check_ndim(x, 3, "x (batch, time, features)")
-    _, state = recurrent.rnn(params["rnn"], x, cell=cell, lengths=lengths, impl=impl,
-                             unroll=unroll, remat=remat, activation=activation)
-    h = state[0] if isinstance(state, tuple) else state
-    return readout(params, h)
+    cell = config.core
+    _, state = recurrent.rnn(params["rnn"], x, cell=cell, lengths=lengths, impl=config.impl,
+                             unroll=config.unroll, remat=config.remat)
+    return readout(params, cell.output(state))
 
 
-def loss(params: dict, batch: tuple, *, cell: str, task: str = "mse", **kw) -> jax.Array:
+def loss(params: dict, batch: tuple, *, config: SequenceConfig,
+         key: jax.Array | None = None) -> jax.Array:
     """Batch-mean loss of the many-to-one model.
 
     Args:
         params: from :func:`init`.
-        batch: ``(x, y)`` with ``x: (B, T, D)`` and, for ``task="mse"``, ``y: (B, O)`` or
-            ``(B,)`` when O = 1; for ``task="cross_entropy"``, integer labels ``y: (B,)``.
-        cell: the cell name.
-        task: ``"mse"`` (mean over the batch of the squared error summed over outputs) or
-            ``"cross_entropy"`` (softmax cross-entropy of the logits, eq 56).
-        **kw: ``activation``, ``lengths``, ``impl``, ``unroll``, ``remat`` for :func:`apply`.
+        batch: ``(x, y)`` or ``(x, y, lengths)`` with ``x: (B, T, D)``, ``lengths: (B,)``
+            and, for ``task="mse"``, ``y: (B, O)`` or ``(B,)`` when O = 1; for
+            ``task="cross_entropy"``, integer labels ``y: (B,)``.
+        config: :class:`SequenceConfig` (``task``: ``"mse"``, the mean over the batch of the
+            squared error summed over outputs, or ``"cross_entropy"``, softmax cross-entropy
+            of the logits, eq 56).
+        key: unused.
 
     Returns:
         scalar float32.
     """
-    check_choice(task, TASKS, "task")
-    x, y = batch
-    out = apply(params, x, cell=cell, **kw)
-    if task == "cross_entropy":
+    del key
+    _check_config(config)
+    if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+        raise JaxnnError("batch must be (x, y) or (x, y, lengths)")
+    x, y = batch[0], batch[1]
+    lengths = batch[2] if len(batch) == 3 else None
+    out = apply(params, x, config=config, lengths=lengths)
+    if config.task == "cross_entropy":
         return losses.cross_entropy(out, y)
     if y.ndim == 1:
         if out.shape[1] != 1:

@@ -12,6 +12,9 @@ W⁽ˡ⁾ ∈ ℝ^{nˡ × nˡ⁻¹}), so fan_in = shape[-1] and fan_out = shape[
   2 / (fan_in + fan_out), keeping activations and gradients at the same scale in both
   directions for tanh/sigmoid-like units.
 - :func:`he_normal`, :func:`he_uniform` — He et al. (2015): variance 2 / fan_in, for ReLU.
+- :func:`orthogonal` — a random (semi-)orthogonal matrix (Saxe et al. 2014), the recurrent
+  weights U of the RNN cells: every singular value is 1, so at initialisation U neither shrinks
+  nor stretches the state it carries from step to step.
 - :func:`zeros` — biases (and the notes' w₀ = 0 for linear models).
 
 All return arrays of ``shape`` and ``dtype`` (float32 by default).
@@ -123,6 +126,27 @@ def he_uniform(key: Array, shape: Sequence[int], dtype=jnp.float32) -> Array:
     """
     fan_in, _ = _fans(shape)
     return _uniform(key, shape, math.sqrt(6.0 / fan_in), dtype)
+
+
+def orthogonal(key: Array, shape: Sequence[int], dtype=jnp.float32) -> Array:
+    """Random (semi-)orthogonal matrix: QR of a Gaussian, columns sign-corrected by diag(R).
+
+    Args:
+        key: a ``jax.random`` key.
+        shape: ``(n_out, n_in)``, exactly two axes.
+        dtype: floating dtype of the result.
+
+    Returns:
+        array of ``shape`` with orthonormal columns (``n_out ≥ n_in``) or rows (otherwise).
+    """
+    _fans(shape)
+    if len(tuple(shape)) != 2:
+        raise JaxnnError(f"orthogonal init needs a matrix shape (n_out, n_in); got {tuple(shape)}")
+    n, m = (int(s) for s in shape)
+    a = jax.random.normal(key, (max(n, m), min(n, m)), dtype)
+    q, r = jnp.linalg.qr(a)
+    q = q * jnp.sign(jnp.diagonal(r))[None, :]
+    return q if n >= m else q.T
 
 
 def zeros(key: Array | None, shape: Sequence[int], dtype=jnp.float32) -> Array:

@@ -1,31 +1,33 @@
-"""Recurrent layers: the cells of :mod:`jaxnn.nn.cells` unrolled over time with ``lax.scan``.
+"""Recurrent layers: any cell of :mod:`jaxnn.nn.cells` unrolled over time with ``lax.scan``.
 
 Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 176: ``h_t = f(h_{t−1}, x_t)`` with ``h_0 = 0``.
 
-Public API::
+Public API (``cell`` is a :class:`jaxnn.nn.cells.Cell` or a registered name: ``"rnn"``,
+``"lstm"``, ``"lstm_peephole"``, ``"gru"``, ``"gru_reset_after"``)::
 
-    params = init(key, cell, input_size, hidden_size, *, forget_bias=1.0, activation="tanh")
+    params = init(key, cell, input_size, hidden_size, *, forget_bias=None, activation=None)
     hs, state = rnn(params, x, *, cell, state0=None, lengths=None, mask=None, reverse=False,
-                    unroll=1, remat=False, impl=DEFAULT_IMPL, activation="tanh")
+                    unroll=1, remat=False, impl="auto", activation=None)
     hs, (state_fwd, state_bwd) = bidirectional({"fwd": p1, "bwd": p2}, x, *, cell, ...)
     hs, state = truncated_rnn(params, x, *, cell, chunk, ...)   # truncated BPTT
     state, h_t = cell_step(params, cell, state, x_t)            # one step
-
-Cells, gate order and parameter layout: see :mod:`jaxnn.nn.cells` (``"rnn"``, ``"lstm"``,
-``"lstm_peephole"``, ``"gru"``, ``"gru_reset_after"``; ``W: (G·H, D)``, ``U: (G·H, H)``,
-``b: (G·H,)``, peepholes ``V_i, V_f, V_o: (H,)``, reset-after recurrent bias ``bU: (H,)``).
+    m = time_mask(lengths, mask, B, T)                          # (T, B, 1) bool or None
 
 How the unrolling works: ``x`` is batch-first ``(B, T, D)``; it is turned time-major and the
 input projection ``a = x W^T + b`` of all steps is one matmul before the scan, so each step does
-only the recurrent matmul and the gate arithmetic. Variable-length batches: with ``lengths`` or
-a ``mask``, a padded step leaves the state unchanged and emits zeros, so the returned state is
-the last valid one (with ``reverse=True`` the padded tail is crossed first, unchanged, and the
-valid part runs backwards from its own last element). ``impl="custom_vjp"`` uses the hand BPTT
-of :mod:`jaxnn.nn.recurrent_vjp` (weight gradients as one matmul after the backward scan);
-``impl="autodiff"`` differentiates the scan with JAX.
+only what :meth:`Cell.step` does (the recurrent matmul and the gate arithmetic). Variable-length
+batches: with ``lengths`` or a ``mask``, a padded step leaves the state unchanged and emits
+zeros, so the returned state is the last valid one (with ``reverse=True`` the padded tail is
+crossed first, unchanged, and the valid part runs backwards from its own last element).
+``impl="custom_vjp"`` uses the cell's hand BPTT through :mod:`jaxnn.nn.recurrent_vjp` (weight
+gradients as one matmul after the backward scan); ``impl="autodiff"`` differentiates the scan
+with JAX; ``impl="auto"`` (the default) is the first where the cell has a ``backward``, the
+second otherwise.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -33,25 +35,36 @@ import numpy as np
 from jax import lax
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_ndim, check_positive
-from jaxnn.nn.cells import CELLS, activation as _activation, cell_step, check_params, init, spec
-from jaxnn.nn.cells import step as _step
+from jaxnn.nn import cells as _cells
+from jaxnn.nn.cells import Cell, check_params, init
 
-__all__ = ["init", "rnn", "bidirectional", "truncated_rnn", "cell_step", "IMPLS", "DEFAULT_IMPL"]
+__all__ = ["init", "rnn", "bidirectional", "truncated_rnn", "cell_step", "time_mask",
+           "prepare", "resolve_impl", "Prepared", "IMPLS", "DEFAULT_IMPL"]
 
-IMPLS = ("autodiff", "custom_vjp")
+IMPLS = ("auto", "autodiff", "custom_vjp")
 # Measured side by side in one process (experiments/bench/rnn.py; shared 2-core machine, noisy):
 # the hand BPTT runs 9 XLA kernels per step forward and 9 backward against autodiff's 20 and 15
 # (which also accumulates dU inside the loop), and was faster in every interleaved comparison
-# at T=1000 (≈1.2×) and in the median at T=100; so it is the default.
-DEFAULT_IMPL = "custom_vjp"
+# at T=1000 (≈1.2×) and in the median at T=100; so "auto" picks it wherever a cell has one.
+DEFAULT_IMPL = "auto"
 
 
 def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _time_mask(lengths, mask, B: int, T: int):
-    """(T, B, 1) boolean mask from ``lengths: (B,)`` or ``mask: (B, T)``; None when neither."""
+def time_mask(lengths, mask, B: int, T: int):
+    """The (T, B, 1) boolean mask of valid steps, time-major, as the scan consumes it.
+
+    Args:
+        lengths: optional ``(B,)`` ints in ``[0, T]``: valid steps per sequence (a prefix).
+        mask: optional ``(B, T)`` booleans instead (True = valid step).
+        B, T: batch size and the padded time length.
+
+    Returns:
+        ``(T, B, 1)`` bool, or None when neither is given. Raises :class:`JaxnnError` for both,
+        for concrete lengths out of ``[0, T]`` or not integers, :class:`ShapeError` for shapes.
+    """
     if lengths is not None and mask is not None:
         raise JaxnnError("give lengths or mask, not both")
     if lengths is not None:
@@ -74,11 +87,36 @@ def _time_mask(lengths, mask, B: int, T: int):
     return None
 
 
-def _prepare(params, x, cell, state0, lengths, mask, unroll, impl, act):
-    """Validate everything; return (a: (T, B, G·H), state0, mask (T, B, 1) or None)."""
-    sp = spec(cell)
+def resolve_impl(cell: Cell, impl: str) -> str:
+    """``"autodiff"`` or ``"custom_vjp"``: what ``impl`` means for ``cell``."""
     check_choice(impl, IMPLS, "impl")
-    _activation(act)
+    if impl == "auto":
+        return "custom_vjp" if cell.backward is not None else "autodiff"
+    if impl == "custom_vjp" and cell.backward is None:
+        raise JaxnnError(f"impl='custom_vjp' needs a hand backward, and cell {cell.name!r} "
+                         "has none; use impl='auto' or 'autodiff'")
+    return impl
+
+
+class Prepared(NamedTuple):
+    """What the scan consumes: the cell object, ``a: (T, B, G·H)`` (the input projection
+    ``x Wᵀ + b``, time-major), the initial state, the (T, B, 1) mask or None, the concrete impl."""
+
+    cell: Cell
+    a: jax.Array
+    state0: object
+    mask: jax.Array | None
+    impl: str
+
+
+def prepare(params, x, *, cell, state0=None, lengths=None, mask=None, unroll=1,
+            impl: str = DEFAULT_IMPL, activation: str | None = None) -> Prepared:
+    """Validate everything :func:`rnn` takes and hoist the input projection.
+
+    Args: as :func:`rnn`. Returns: a :class:`Prepared`.
+    """
+    cell = _cells.get(cell, activation=activation)
+    impl = resolve_impl(cell, impl)
     check_ndim(x, 3, "x (batch, time, features)")
     B, T, D = x.shape
     if T < 1:
@@ -86,33 +124,32 @@ def _prepare(params, x, cell, state0, lengths, mask, unroll, impl, act):
     H = check_params(params, cell, D)
     if not isinstance(unroll, bool):
         check_positive(unroll, "unroll")
-    m = _time_mask(lengths, mask, B, T)
+    m = time_mask(lengths, mask, B, T)
     a = jnp.swapaxes(x, 0, 1) @ params["W"].T + params["b"][None, None, :]
+    zero = cell.init_state(B, H, a.dtype)
     if state0 is None:
-        z = jnp.zeros((B, H), a.dtype)
-        state0 = (z, z) if sp.lstm else z
-    else:
-        parts = state0 if sp.lstm else (state0,)
-        if sp.lstm and (not isinstance(state0, (tuple, list)) or len(state0) != 2):
-            raise ShapeError(f"state0 of cell {cell!r} must be a pair (h, c)")
-        for name, s in zip(("h", "c"), parts):
-            if jnp.shape(s) != (B, H):
-                raise ShapeError(f"state0 {name} must have shape ({B}, {H}); "
-                                 f"got {jnp.shape(s)}")
-        state0 = tuple(parts) if sp.lstm else state0
-    return a, state0, m
+        return Prepared(cell, a, zero, m, impl)
+    n = len(cell.state_names)
+    if n > 1 and (not isinstance(state0, (tuple, list)) or len(state0) != n):
+        kind = "pair" if n == 2 else f"tuple of {n}"
+        raise ShapeError(f"state0 of cell {cell.name!r} must be a {kind} "
+                         f"({', '.join(cell.state_names)})")
+    parts = cell.split_state(state0)
+    for name, s, z in zip(cell.state_names, parts, cell.split_state(zero)):
+        if jnp.shape(s) != jnp.shape(z):
+            raise ShapeError(f"state0 {name} must have shape {jnp.shape(z)}; got {jnp.shape(s)}")
+    return Prepared(cell, a, cell.join_state(parts), m, impl)
 
 
-def _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat, act):
+def _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat):
     """Plain scan: returns (states (T, B, H) = h after each step, final state)."""
-    lstm = CELLS[cell].lstm
 
     def body(carry, inp):
         a_t, m_t = inp
-        new = _step(params, cell, carry, a_t, act=act)
+        new = cell.step(params, carry, a_t)[0]
         if m_t is not None:
             new = jax.tree.map(lambda n, o: jnp.where(m_t, n, o), new, carry)
-        return new, (new[0] if lstm else new)
+        return new, cell.output(new)
 
     if remat:
         body = jax.checkpoint(body)
@@ -120,23 +157,30 @@ def _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat, act):
     return states, final
 
 
-def _scan(params, cell, a, state0, m, reverse, unroll, remat, impl, act):
+def _scan(params, cell, a, state0, m, reverse, unroll, remat, impl):
     if impl == "custom_vjp":
         from jaxnn.nn.recurrent_vjp import scan_custom_vjp
 
-        return scan_custom_vjp(params, cell, a, state0, m, reverse, unroll, remat, act)
-    return _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat, act)
+        return scan_custom_vjp(params, cell, a, state0, m, reverse, unroll, remat)
+    return _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat)
 
 
-def rnn(params, x, *, cell: str, state0=None, lengths=None, mask=None, reverse: bool = False,
+def _emit(states, m):
+    """Batch-first outputs, zero at padded steps."""
+    hs = states if m is None else jnp.where(m, states, jnp.zeros((), states.dtype))
+    return jnp.swapaxes(hs, 0, 1)
+
+
+def rnn(params, x, *, cell, state0=None, lengths=None, mask=None, reverse: bool = False,
         unroll: int | bool = 1, remat: bool = False, impl: str = DEFAULT_IMPL,
-        activation: str = "tanh"):
+        activation: str | None = None):
     """Run ``cell`` over a batch of sequences with ``lax.scan``.
 
     Args:
-        params: parameters from :func:`init` for the same ``cell``.
+        params: parameters from :func:`init` (or ``cell.init``) for the same cell.
         x: ``(B, T, D)`` float inputs, batch first, ``T ≥ 1``.
-        cell: ``"rnn"``, ``"lstm"``, ``"lstm_peephole"``, ``"gru"`` or ``"gru_reset_after"``.
+        cell: a :class:`jaxnn.nn.cells.Cell` or a registered name (``"rnn"``, ``"lstm"``,
+            ``"lstm_peephole"``, ``"gru"``, ``"gru_reset_after"``).
         state0: initial state, ``h: (B, H)`` or ``(h, c)`` for the LSTMs; zeros when None
             (eq 176: ``h_0 = 0``).
         lengths: optional ``(B,)`` ints in ``[0, T]``: valid steps per sequence (a prefix).
@@ -144,23 +188,25 @@ def rnn(params, x, *, cell: str, state0=None, lengths=None, mask=None, reverse: 
         reverse: run from the last step to the first.
         unroll: steps per scan iteration (``lax.scan``'s ``unroll``; True = all).
         remat: ``jax.checkpoint`` each step (recompute in the backward pass; saves memory).
-        impl: ``"custom_vjp"`` (hand BPTT, the default, see :data:`DEFAULT_IMPL`) or
+        impl: ``"auto"`` (default: the hand BPTT where the cell has a ``backward``, else
+            autodiff), ``"custom_vjp"`` (the hand BPTT; an error for a cell without one) or
             ``"autodiff"``. A ``custom_vjp`` supports reverse mode only (``grad``, ``vjp``,
             ``jacrev``, with ``vmap``); use ``"autodiff"`` for ``jvp``/``jacfwd``/Hessians.
-        activation: the simple RNN's f, ``"tanh"`` or ``"sigmoid"`` (eq 177).
+        activation: alias that overrides the simple RNN's ``activation`` field (``"tanh"`` or
+            ``"sigmoid"``, eq 177); ignored by cells without that field.
 
     Returns:
         ``(hs, state)``: ``hs: (B, T, H)`` the hidden state at every step (zeros at padded
         steps) and the final state — ``h: (B, H)``, or ``(h, c)`` for the LSTMs — which is
         the last *valid* state of each sequence.
     """
-    a, s0, m = _prepare(params, x, cell, state0, lengths, mask, unroll, impl, activation)
-    states, final = _scan(params, cell, a, s0, m, reverse, unroll, remat, impl, activation)
-    hs = states if m is None else jnp.where(m, states, jnp.zeros((), states.dtype))
-    return jnp.swapaxes(hs, 0, 1), final
+    c, a, s0, m, impl = prepare(params, x, cell=cell, state0=state0, lengths=lengths, mask=mask,
+                                unroll=unroll, impl=impl, activation=activation)
+    states, final = _scan(params, c, a, s0, m, reverse, unroll, remat, impl)
+    return _emit(states, m), final
 
 
-def bidirectional(params, x, *, cell: str, lengths=None, mask=None, **kw):
+def bidirectional(params, x, *, cell, lengths=None, mask=None, **kw):
     """Forward and backward :func:`rnn` over ``x``, outputs concatenated on features.
 
     Args:
@@ -180,15 +226,16 @@ def bidirectional(params, x, *, cell: str, lengths=None, mask=None, **kw):
     return jnp.concatenate([hf, hb], axis=-1), (sf, sb)
 
 
-def truncated_rnn(params, x, *, cell: str, chunk: int, state0=None, lengths=None, mask=None,
+def truncated_rnn(params, x, *, cell, chunk: int, state0=None, lengths=None, mask=None,
                   unroll: int | bool = 1, remat: bool = False, impl: str = DEFAULT_IMPL,
-                  activation: str = "tanh"):
+                  activation: str | None = None):
     """:func:`rnn` with truncated BPTT: gradients stop at the state between chunks.
 
     The forward values equal :func:`rnn`'s exactly; only the backward pass is cut: the state
     handed from chunk ``k`` to chunk ``k+1`` passes through ``lax.stop_gradient``, so the
     gradient reaches back at most ``chunk`` steps (the weights still collect gradients from
-    every chunk).
+    every chunk). ``state0`` enters chunk 0 undetached, so its gradient is that of the first
+    chunk's steps.
 
     Args:
         chunk: steps per chunk; must divide T.
@@ -197,7 +244,8 @@ def truncated_rnn(params, x, *, cell: str, chunk: int, state0=None, lengths=None
     Returns:
         ``(hs: (B, T, H), state)`` as :func:`rnn`.
     """
-    a, s0, m = _prepare(params, x, cell, state0, lengths, mask, unroll, impl, activation)
+    c, a, s0, m, impl = prepare(params, x, cell=cell, state0=state0, lengths=lengths, mask=mask,
+                                unroll=unroll, impl=impl, activation=activation)
     T, B = a.shape[:2]
     check_positive(chunk, "chunk")
     if T % chunk:
@@ -207,12 +255,31 @@ def truncated_rnn(params, x, *, cell: str, chunk: int, state0=None, lengths=None
     mc = None if m is None else m.reshape(n, chunk, B, 1)
 
     def outer(state, inp):
-        a_k, m_k = inp
-        states, final = _scan(params, cell, a_k, lax.stop_gradient(state), m_k, False,
-                              unroll, remat, impl, activation)
+        k, a_k, m_k = inp
+        # detach only what a previous chunk handed over, not state0 (k = 0)
+        state = jax.tree.map(lambda s: jnp.where(k == 0, s, lax.stop_gradient(s)), state)
+        states, final = _scan(params, c, a_k, state, m_k, False, unroll, remat, impl)
         return final, states
 
-    final, states = lax.scan(outer, s0, (ac, mc))
-    states = states.reshape(T, *states.shape[2:])
-    hs = states if m is None else jnp.where(m, states, jnp.zeros((), states.dtype))
-    return jnp.swapaxes(hs, 0, 1), final
+    final, states = lax.scan(outer, s0, (jnp.arange(n), ac, mc))
+    return _emit(states.reshape(T, *states.shape[2:]), m), final
+
+
+def cell_step(params, cell, state, x_t: jax.Array, *, activation: str | None = None):
+    """One step of ``cell`` on raw input ``x_t: (B, D)``.
+
+    Args:
+        params: the cell's parameters. cell: a :class:`Cell` or a name.
+        state: ``h: (B, H)`` or ``(h, c)``. x_t: ``(B, D)``.
+        activation: as in :func:`rnn`.
+
+    Returns:
+        ``(new_state, h_t: (B, H))``.
+    """
+    c = _cells.get(cell, activation=activation)
+    h = check_params(params, c, x_t.shape[-1])
+    h0 = c.output(state)
+    if jnp.shape(h0)[-1] != h:
+        raise ShapeError(f"state h must have last dimension {h}; got shape {jnp.shape(h0)}")
+    new = c.step(params, state, x_t @ params["W"].T + params["b"][None, :])[0]
+    return new, c.output(new)

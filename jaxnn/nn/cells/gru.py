@@ -1,0 +1,124 @@
+"""The GRU of Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 193–196, reset before or after U.
+
+G = 3 gate blocks (r, z, n = h̃) in one fused ``W: (3H, D)``, ``U: (3H, H)``, ``b: (3H,)``;
+the reset-after variant also has ``bU: (H,)``, the recurrent bias of the candidate. State ``h``.
+
+Step, with ``a = W x_t + b`` split into (a_r, a_z, a_n) (hoisted out of the time loop)::
+
+    r = σ(a_r + U_r h_{t−1})                                  (eq 193)
+    z = σ(a_z + U_z h_{t−1})                                  (eq 194)
+    h̃ = tanh(a_n + U_n (r ⊙ h_{t−1}))                          (eq 195, reset *before* U)
+    h̃ = tanh(a_n + r ⊙ (U_n h_{t−1} + bU))                    (reset_after: cuDNN, PyTorch, Flax)
+    h_t = z ⊙ h_{t−1} + (1 − z) ⊙ h̃                           (eq 196)
+
+From PyTorch's GRU: ``b = b_ih + [b_hh_r; b_hh_z; 0]``, ``bU = b_hh_n``.
+
+Backward through one step (BPTT applied to eq 193–196), ``n = h̃``, ``dh = ∂J/∂h_t``::
+
+    δz = dh ⊙ (h_{t−1} − n) ⊙ z(1−z),   δn = dh ⊙ (1−z) ⊙ (1−n²)
+
+reset before U:
+
+    ρ  = U_nᵀ δn                 (= ∂J/∂(r⊙h_{t−1}))
+    δr = ρ ⊙ h_{t−1} ⊙ r(1−r)
+    ∂J/∂h_{t−1} = dh ⊙ z + ρ ⊙ r + [U_r; U_z]ᵀ [δr; δz]
+    ∂J/∂[U_r; U_z] = Σ [δr; δz] h_{t−1}ᵀ,   ∂J/∂U_n = Σ δn (r ⊙ h_{t−1})ᵀ
+
+reset after U:
+
+    δr = δn ⊙ (U_n h_{t−1} + bU) ⊙ r(1−r)
+    ∂J/∂(U h_{t−1}) = [δr; δz; δn ⊙ r],   ∂J/∂h_{t−1} = dh ⊙ z + Uᵀ[δr; δz; δn ⊙ r]
+    ∂J/∂U = Σ [δr; δz; δn ⊙ r] h_{t−1}ᵀ,   ∂J/∂bU = Σ δn ⊙ r
+
+The weight sums run once after the backward scan (:meth:`GRU.weight_grads`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from jaxnn.nn.cells.base import Cell, blocks, sig_prime
+
+
+@dataclasses.dataclass(frozen=True)
+class GRU(Cell):
+    """The GRU cell (eq 193–196).
+
+    Fields:
+        reset_after: apply the reset gate after ``U_n`` (with the bias ``bU: (H,)``), as
+            cuDNN, PyTorch and Flax do; False is the notes' eq 195.
+        kernel_init, recurrent_init, bias_init: see :class:`jaxnn.nn.cells.Cell`.
+
+    State ``h: (B, H)``. Residuals of a step: ``(B, 3H)`` = (r, z, h̃), or ``(B, 4H)`` =
+    (r, z, h̃, U_n h + bU) with ``reset_after``.
+    """
+
+    reset_after: bool = False
+
+    gates = 3
+    gate_names = ("r", "z", "n")
+
+    @property
+    def name(self) -> str:
+        return "gru_reset_after" if self.reset_after else "gru"
+
+    def extra_shapes(self, hidden_size):
+        return {"bU": (hidden_size,)} if self.reset_after else {}
+
+    def step(self, params, state, a_t):
+        """One step (eq 193–196); ``state: (B, H)``, ``a_t: (B, 3H)``; returns ``(h_t, gates)``."""
+        U = params["U"]
+        B = a_t.shape[0]
+        h = state
+        H = h.shape[-1]
+        a3 = a_t.reshape(B, 3, H)
+        if not self.reset_after:
+            uh = (h @ U[:2 * H].T).reshape(B, 2, H)
+            r, z = jax.nn.sigmoid(a3[:, 0] + uh[:, 0]), jax.nn.sigmoid(a3[:, 1] + uh[:, 1])
+            n = jnp.tanh(a3[:, 2] + (r * h) @ U[2 * H:].T)
+            gates = blocks([r, z, n])
+        else:
+            uh = (h @ U.T).reshape(B, 3, H)
+            r, z = jax.nn.sigmoid(a3[:, 0] + uh[:, 0]), jax.nn.sigmoid(a3[:, 1] + uh[:, 1])
+            hn = uh[:, 2] + params["bU"][None, :]
+            n = jnp.tanh(a3[:, 2] + r * hn)
+            gates = blocks([r, z, n, hn])
+        return z * h + (1.0 - z) * n, gates.reshape(B, -1)
+
+    def backward(self, rec, dstate, prev, new, residuals):
+        """Back through one step (module docstring); returns ``(δa_t: (B, 3H), ∂J/∂h_{t−1})``."""
+        del new
+        U = rec["U"]
+        dh, h_prev = dstate, prev
+        B, H = dh.shape
+        g3 = residuals.reshape(B, -1, H)
+        r, z, n = g3[:, 0], g3[:, 1], g3[:, 2]
+        dzz = dh * (h_prev - n) * sig_prime(z)
+        dzn = dh * (1.0 - z) * (1.0 - n * n)
+        if not self.reset_after:
+            dr_h = dzn @ U[2 * H:]                         # ∂J/∂(r⊙h_{t−1})
+            dzr = dr_h * h_prev * sig_prime(r)
+            drz = blocks([dzr, dzz]).reshape(B, 2 * H)
+            dhp = dh * z + dr_h * r + drz @ U[:2 * H]
+            return blocks([dzr, dzz, dzn]).reshape(B, 3 * H), dhp
+        dzr = dzn * g3[:, 3] * sig_prime(r)
+        duh = blocks([dzr, dzz, dzn * r]).reshape(B, 3 * H)  # ∂J/∂(U h_{t−1})
+        return blocks([dzr, dzz, dzn]).reshape(B, 3 * H), dh * z + duh @ U
+
+    def weight_grads(self, rec, da, prevs, news, residuals, a):
+        """``∂J/∂U`` (and ``∂J/∂bU``) from ``da: (T, B, 3H)`` (module docstring)."""
+        del news
+        hp = prevs
+        H = hp.shape[-1]
+        gs = self.recompute(rec, a, hp) if residuals is None else residuals
+        r = gs[..., :H]
+        if not self.reset_after:
+            return {"U": jnp.concatenate([
+                jnp.einsum("tbg,tbh->gh", da[..., :2 * H], hp),
+                jnp.einsum("tbg,tbh->gh", da[..., 2 * H:], r * hp)])}
+        dzn_r = da[..., 2 * H:] * r
+        return {"U": jnp.einsum("tbg,tbh->gh", jnp.concatenate([da[..., :2 * H], dzn_r], -1), hp),
+                "bU": dzn_r.sum((0, 1))}
