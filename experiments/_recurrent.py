@@ -9,48 +9,48 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import optax
-from jax import lax
 from tqdm.auto import tqdm
 
-from jaxnn.errors import check_choice
+from jaxnn.errors import check_choice, check_positive
 from jaxnn.nn.cells import NAMES
-from jaxnn.train import make_train_step
+from jaxnn.train import make_runner, make_train_step, split_keys
 
 CELLS = NAMES  # the built-in cells of jaxnn.nn.cells
 
 
-def adam_schedule(lr: float, steps: int, schedule: str = "constant"):
-    """Adam with a constant learning rate or one cosine-decayed to 0 over ``steps``."""
+def adam_schedule(lr: float, steps: int, schedule: str = "constant", *,
+                  clip_norm: float | None = None) -> optax.GradientTransformation:
+    """Adam with a constant learning rate or one cosine-decayed to 0 over ``steps``, after
+    clipping the gradient to global norm ``clip_norm`` (``optax.clip_by_global_norm``) if given.
+    """
     check_choice(schedule, ("constant", "cosine"), "lr schedule")
     rate = optax.cosine_decay_schedule(lr, steps) if schedule == "cosine" else lr
-    return optax.adam(rate)
+    if clip_norm is None:
+        return optax.adam(rate)
+    check_positive(clip_norm, "clip_norm")
+    return optax.chain(optax.clip_by_global_norm(float(clip_norm)), optax.adam(rate))
 
 
-def make_chunk_runner(loss_fn: Callable, sample: Callable, optimizer, chunk: int, *,
-                      clip_norm: float | None = None) -> Callable:
-    """A jitted ``run(params, opt_state, key, data) -> (params, opt_state, losses: (chunk,))``.
+def make_chunk_runner(loss_fn: Callable, sample: Callable, optimizer, chunk: int) -> Callable:
+    """A jitted ``run(params, opt_state, key, data) -> (params, opt_state, losses: (chunk,))``:
+    the training engine (:func:`jaxnn.train.make_runner`) with a fresh batch every step.
+
+    Step ``i`` of a call takes ``k_i = split(key, chunk)[i]`` and splits it into the batch key
+    and the step key (:func:`jaxnn.train.split_keys`).
 
     Args:
         loss_fn: ``loss_fn(params, batch, key) -> scalar``.
         sample: ``sample(key, data) -> batch``: draws one training batch (fresh synthetic data,
             or random rows of the arrays in ``data``) inside the jitted loop.
-        optimizer: optax transformation.
+        optimizer: optax transformation (clipping chained in, see :func:`adam_schedule`).
         chunk: training steps per call, run by ``lax.scan``.
-        clip_norm: clip the global gradient norm to this value before the optimizer.
     """
-    step = make_train_step(loss_fn, optimizer, clip_norm=clip_norm)
+    engine_run = make_runner(make_train_step(loss_fn, optimizer),
+                             lambda data, i, k: sample(k, data), chunk, step_keys=split_keys)
 
-    @jax.jit
     def run(params, opt_state, key, data):
-        def body(carry, k):
-            p, s = carry
-            kb, ks = jax.random.split(k)
-            p, s, value, _ = step(p, s, sample(kb, data), ks)
-            return (p, s), value
-
-        (params, opt_state), values = lax.scan(body, (params, opt_state),
-                                               jax.random.split(key, chunk))
-        return params, opt_state, values
+        out = engine_run(params, opt_state, data, key)
+        return out.params, out.opt_state, out.losses
 
     return run
 

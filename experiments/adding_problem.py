@@ -52,9 +52,9 @@ def train_adding(cell: str, T: int, config: dict, key: jax.Array,
     def loss_fn(p, batch, _key):
         return model.loss(p, batch, config=cfg)
 
-    opt = adam_schedule(config["lr"], config["steps"])
+    opt = adam_schedule(config["lr"], config["steps"], clip_norm=config["clip"])
     run = make_chunk_runner(loss_fn, lambda k, _: sequences.adding_problem(k, B, T), opt,
-                            config["chunk"], clip_norm=config["clip"])
+                            config["chunk"])
     n_chunks = max(1, -(-config["steps"] // config["chunk"]))
     params, _, losses = train_chunks(run, params, opt.init(params), k_train, n_chunks,
                                      desc=f"{cell} T={T}")

@@ -31,7 +31,7 @@ import numpy as np
 import optax
 
 from ._base import Result, savefig
-from jaxnn import data, metrics
+from jaxnn import data, metrics, optim
 from jaxnn.models import lenet
 from jaxnn.nn.conv import conv
 from jaxnn.train import evaluate, fit, plot_history
@@ -160,9 +160,13 @@ def train_one(config: dict, model: lenet.LeNetConfig, train, valid, test, *, epo
     # LeCun's ±2.4/F_in is made for the scaled tanh; ReLU nets start from Glorot uniform
     scale = 2.4 if model.activation == "scaled_tanh" else None
     params = lenet.init(jax.random.key(seed), model, scale=scale)
-    res = fit(params, loss_fn, opt, train, epochs=epochs, batch_size=config["batch_size"],
+    # L2 on the kernels W (ndim >= 2), not the biases, pooling coefficients or RBF centres
+    decay = optim.l2(config.get("l2", 0.0), mask=lambda p: optim.mask_leaves(
+        p, lambda path, w: w.ndim >= 2 and path[-1] != "centres"))
+    res = fit(params, loss_fn, optax.chain(decay, opt), train, epochs=epochs,
+              batch_size=config["batch_size"],
               key=jax.random.key(seed + 1), valid_data=test if valid is None else valid,
-              eval_fn=eval_fn, eval_batch_size=1000, desc=desc, l2=config.get("l2", 0.0))
+              eval_fn=eval_fn, eval_batch_size=1000, progress=desc or True)
     last = float(evaluate(eval_fn, res.params, test, 1000)["error"])
     if valid is None:                      # the per-epoch curve was on the test set: say so
         names = {"valid_loss": "test_loss", "error": "test_error"}

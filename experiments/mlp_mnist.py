@@ -136,11 +136,13 @@ def _train(name: str, sizes, cfg: dict, train, valid, test, key, progress=True) 
     lr = cfg["lr_mlp" if hidden else "lr_linear"]
     kinit, kfit = jax.random.split(key)
     params = mlp.init(kinit, sizes, init=cfg["init"] if hidden else "zeros")
-    res = fit(params, loss_fn, cosine_momentum(lr, cfg["rho"], epochs, len(train[0]),
-                                               cfg["batch_size"]),
+    # L2 on the weight matrices (ndim >= 2), not the biases: ½λΣ‖W‖² of eq 125
+    decay = optim.l2(cfg["l2"], mask=lambda p: optim.mask_leaves(p, lambda _, w: w.ndim >= 2))
+    res = fit(params, loss_fn, optax.chain(decay, cosine_momentum(
+                  lr, cfg["rho"], epochs, len(train[0]), cfg["batch_size"])),
               train, epochs=epochs, batch_size=cfg["batch_size"], key=kfit, valid_data=valid,
-              eval_fn=eval_fn, patience=cfg["patience"], l2=cfg["l2"], desc=name,
-              progress=progress)
+              eval_fn=eval_fn, patience=cfg["patience"],
+              progress=(name or True) if progress else False)
     err = 1.0 - evaluate(lambda p, b: metrics.accuracy(
         mlp.apply(p, b[0], activations=acts), b[1]), res.best_params, test, 4096)
     return {"result": res, "test_error": err, "activations": acts}

@@ -61,9 +61,11 @@ def _train(cfg, train, valid, test, key, *, optimizer, hidden=None, epochs=None,
     loss_fn, eval_fn = classifier(cfg["activation"], dropout)
     kinit, kfit = jax.random.split(key)
     params = mlp.init(kinit, (n0, hidden or cfg["hidden"], 10), init="glorot")
-    res = fit(params, loss_fn, optimizer, train, epochs=epochs or cfg["epochs"],
+    # L2 on the weight matrices (ndim >= 2), not the biases: ½λΣ‖W‖² of eq 125
+    decay = optim.l2(l2, mask=lambda p: optim.mask_leaves(p, lambda _, w: w.ndim >= 2))
+    res = fit(params, loss_fn, optax.chain(decay, optimizer), train, epochs=epochs or cfg["epochs"],
               batch_size=cfg["batch_size"] if batch_size == "cfg" else batch_size, key=kfit,
-              valid_data=valid, eval_fn=eval_fn, patience=patience, l2=l2, desc=desc)
+              valid_data=valid, eval_fn=eval_fn, patience=patience, progress=desc or True)
     acc = evaluate(lambda p, b: metrics.accuracy(
         mlp.apply(p, b[0], activations=cfg["activation"]), b[1]), res.best_params, test, 4096)
     return res, 1.0 - acc

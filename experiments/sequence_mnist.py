@@ -68,8 +68,8 @@ def train_classifier(cell: str, train: tuple, test: tuple, config: dict, key: ja
         x, y = batch
         return jnp.mean(jnp.argmax(model.apply(p, x, config=cfg), axis=-1) == y)
 
-    opt = adam_schedule(config["lr"], config["steps"], "cosine")
-    run = make_chunk_runner(loss_fn, sample, opt, config["chunk"], clip_norm=config["clip"])
+    opt = adam_schedule(config["lr"], config["steps"], "cosine", clip_norm=config["clip"])
+    run = make_chunk_runner(loss_fn, sample, opt, config["chunk"])
     opt_state = opt.init(params)
     n_chunks = max(1, -(-config["steps"] // config["chunk"]))
     bounds = np.unique(np.linspace(0, n_chunks, config["evals"] + 1).round().astype(int))

@@ -68,9 +68,8 @@ def fit_forecaster(cell: str, split: sequences.ForecastSplit, config: dict, key:
     def loss_fn(p, batch, _key=None):
         return model.loss(p, batch, config=cfg)
 
-    opt = adam_schedule(config["lr"], config["steps"], "cosine")
-    run = make_chunk_runner(loss_fn, lambda _k, d: d, opt, config["chunk"],
-                            clip_norm=config["clip"])
+    opt = adam_schedule(config["lr"], config["steps"], "cosine", clip_norm=config["clip"])
+    run = make_chunk_runner(loss_fn, lambda _k, d: d, opt, config["chunk"])
     valid_loss = jax.jit(loss_fn)
     opt_state = opt.init(params)
     best, best_valid, losses, valids = params, float(valid_loss(params, valid)), [], []

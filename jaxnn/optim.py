@@ -29,18 +29,29 @@ How these relate to optax's own implementations (the tests check both statements
 - :func:`adadelta` (eq 66–69) has no learning rate; ``optax.adadelta(learning_rate=1.0, rho,
   eps)`` is the same formula. The notes give no values for ρ and ε; our defaults are Zeiler
   (2012)'s ρ = 0.95, ε = 1e-6 (optax's default ρ is 0.9).
+
+Regularisation is a link of the chain too (eq 49–50, 125): :func:`l2` adds λW to the gradient
+(the gradient of ½λ‖W‖²) and :func:`l1` adds λ·sign(W) (a subgradient of λΣ|W|), each on the
+leaves an explicit ``mask`` selects — a pytree of bools like the params, or a callable
+``params -> mask``; :func:`mask_leaves` builds one from a predicate the caller states (e.g.
+``lambda path, w: w.ndim >= 2``: the weight matrices and kernels, not the biases). Nothing is
+chosen by a parameter's name. Put them *first* in the chain, before clipping and the update
+rule, to clip and step on the gradient of the regularised risk::
+
+    opt = optax.chain(l2(1e-4, mask=lambda p: mask_leaves(p, lambda path, w: w.ndim >= 2)),
+                      optax.clip_by_global_norm(1.0), momentum(0.1))
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxnn.errors import JaxnnError, check_range
+from jaxnn.errors import JaxnnError, check_positive, check_range
 
 Array = jax.Array
 LearningRate = float | Callable[[Array], Array]
@@ -207,6 +218,106 @@ def adadelta(rho: float = 0.95, eps: float = 1e-6) -> optax.GradientTransformati
         return dx, AdaDeltaState(e_g2, e_dx2)
 
     return optax.GradientTransformation(init, update)
+
+
+# --------------------------------------------------------------------------- regularisation
+
+Mask = Any  # a pytree of bools shaped like the params, or a callable params -> that pytree
+
+
+def mask_leaves(params: Any, predicate: Callable[[tuple, Array], bool]) -> Any:
+    """The mask ``{leaf: predicate(path, leaf)}`` over a parameter pytree.
+
+    Args:
+        params: any pytree of arrays.
+        predicate: ``(path, leaf) -> bool``; ``path`` is the tuple of the leaf's dict keys /
+            sequence indices from the root (e.g. ``("layers", 0, "W")``), ``leaf`` the array.
+
+    Returns:
+        pytree of Python bools with the structure of ``params``.
+    """
+    def name(k):
+        for attr in ("key", "idx", "name"):
+            if hasattr(k, attr):
+                return getattr(k, attr)
+        return k
+
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf: bool(predicate(tuple(name(k) for k in path), leaf)), params)
+
+
+def _masked(inner: optax.GradientTransformation, mask: Mask) -> optax.GradientTransformation:
+    return inner if mask is None else optax.masked(inner, mask)
+
+
+def l2(weight_decay: float, mask: Mask) -> optax.GradientTransformation:
+    """L2 regularisation: add λθ, the gradient of ½λ‖θ‖², to the gradient of every masked leaf θ.
+
+    ``chain(l2(λ, mask), rule)`` steps on the structural risk loss + ½λΣ‖W‖² (eq 49–50 with
+    the ½, ``jaxnn.nn.losses.l2_penalty``; eq 125). The term is computed as ``jax.grad`` of
+    λ·½Σθ² and added before the data gradient, exactly as differentiating loss + λ·½Σ‖W‖² does,
+    so a jitted step gives bitwise the parameters of that objective (``g + λθ`` written out,
+    as ``optax.add_decayed_weights`` does, may be fused into one FMA by XLA and differ in the
+    last bit).
+
+    Args:
+        weight_decay: λ ≥ 0 (0 leaves the gradient unchanged).
+        mask: which leaves are penalised: a pytree of bools like the params, a callable
+            ``params -> mask`` (see :func:`mask_leaves`), or ``None`` for every leaf. Required:
+            the choice is the caller's.
+
+    Returns:
+        a ``GradientTransformation`` (state ``optax.EmptyState``) that needs ``params`` in
+        ``update``; updates have the pytree and shapes of the gradient.
+
+    Raises:
+        JaxnnError: negative ``weight_decay``.
+    """
+    check_positive(weight_decay, "l2 weight_decay", strict=False)
+    lam = float(weight_decay)
+
+    def decay(w):
+        return jax.grad(lambda v: lam * (0.5 * jnp.sum(v * v)))(w)
+
+    return _penalty(lam, decay, "l2", mask)
+
+
+def l1(weight: float, mask: Mask) -> optax.GradientTransformation:
+    """L1 regularisation: add λ·sign(θ) to the gradient of every masked leaf θ.
+
+    λ·sign(θ) is the gradient of λΣ|θ| (``jaxnn.nn.losses.l1_penalty``) away from θ = 0, and
+    the subgradient 0 at θ = 0.
+
+    Args:
+        weight: λ ≥ 0.
+        mask: as for :func:`l2`.
+
+    Returns:
+        a ``GradientTransformation`` that needs ``params`` in ``update``.
+
+    Raises:
+        JaxnnError: negative ``weight``.
+    """
+    check_positive(weight, "l1 weight", strict=False)
+    lam = float(weight)
+    return _penalty(lam, lambda w: lam * jnp.sign(w), "l1", mask)
+
+
+def _penalty(lam: float, term: Callable[[Array], Array], name: str,
+             mask: Mask) -> optax.GradientTransformation:
+    """The transformation g ↦ term(θ) + g on the masked leaves (identity for λ = 0)."""
+
+    def init(params):
+        return optax.EmptyState()
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise JaxnnError(f"jaxnn.optim.{name} needs params: call update(grads, state, params)")
+        if lam == 0.0:
+            return updates, state
+        return jax.tree.map(lambda g, w: term(w) + g, updates, params), state
+
+    return _masked(optax.GradientTransformation(init, update), mask)
 
 
 #: Factories by name, for experiments and the CLI.

@@ -162,3 +162,87 @@ def test_bad_hyperparameters_raise():
         optim.adagrad(0.1, eps=-1.0)
     with pytest.raises(JaxnnError, match="0.0"):
         optim.adadelta(eps=0.0)
+
+
+# --------------------------------------------------------------------------- penalties
+
+
+def _embedding_params():
+    """A layout where the name rule of ``l2_penalty`` (W…, U…, kernel) misses a matrix: E."""
+    rng = np.random.default_rng(1)
+    return {"E": jnp.asarray(rng.normal(size=(5, 3))), "W": jnp.asarray(rng.normal(size=(2, 3))),
+            "b": jnp.asarray(rng.normal(size=(2,)))}
+
+
+def test_mask_leaves_states_the_choice_by_path_and_leaf():
+    p = {"layers": [{"W": jnp.ones((2, 3)), "b": jnp.ones(2)}], "E": jnp.ones((4, 2))}
+    assert optim.mask_leaves(p, lambda path, w: w.ndim >= 2) == {
+        "layers": [{"W": True, "b": False}], "E": True}
+    seen = []
+    optim.mask_leaves(p, lambda path, w: seen.append(path) or False)
+    assert sorted(seen, key=str) == sorted([("layers", 0, "W"), ("layers", 0, "b"), ("E",)],
+                                           key=str)
+
+
+def test_l2_adds_lambda_theta_on_the_masked_leaves_only(x64):
+    p = _embedding_params()
+    g = jax.tree.map(lambda a: jnp.full_like(a, 0.25), p)
+    lam = 0.3
+    for mask in (optim.mask_leaves(p, lambda _, w: w.ndim >= 2),
+                 lambda q: optim.mask_leaves(q, lambda _, w: w.ndim >= 2)):
+        opt = optim.l2(lam, mask)
+        u, _ = opt.update(g, opt.init(p), p)
+        np.testing.assert_allclose(u["E"], 0.25 + lam * p["E"], rtol=1e-14)  # E is decayed
+        np.testing.assert_allclose(u["W"], 0.25 + lam * p["W"], rtol=1e-14)
+        np.testing.assert_array_equal(u["b"], g["b"])
+    u, _ = optim.l2(lam, None).update(g, optim.l2(lam, None).init(p), p)  # None: every leaf
+    np.testing.assert_allclose(u["b"], 0.25 + lam * p["b"], rtol=1e-14)
+
+
+def test_l2_in_a_jitted_step_is_bitwise_the_gradient_of_the_penalised_loss():
+    # chain(l2(λ, mask), rule) must reproduce differentiating loss + λ·½Σ‖W‖² to the bit
+    # (written as g + λW, XLA may fuse it into one FMA and miss the last bit on most draws)
+    from jaxnn.nn.losses import l2_penalty
+
+    lam = 1e-3
+
+    def loss(q, x, y):
+        h = jnp.tanh(x @ q["W1"].T + q["b1"][None, :])
+        return optax.softmax_cross_entropy_with_integer_labels(
+            h @ q["W2"].T + q["b2"][None, :], y).mean()
+
+    def chained(q, x, y):
+        opt = optim.l2(lam, optim.mask_leaves(q, lambda _, w: w.ndim >= 2))
+        return opt.update(jax.grad(loss)(q, x, y), opt.init(q), q)[0]
+
+    penalised = jax.jit(jax.grad(lambda q, x, y: loss(q, x, y) + lam * l2_penalty(q)))
+    chained = jax.jit(chained)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        q = {"W1": jnp.asarray(rng.normal(size=(16, 5)), jnp.float32), "b1": jnp.zeros(16),
+             "W2": jnp.asarray(rng.normal(size=(2, 16)), jnp.float32), "b2": jnp.zeros(2)}
+        x = jnp.asarray(rng.normal(size=(8, 5)), jnp.float32)
+        y = jnp.asarray(rng.integers(0, 2, 8))
+        a, b = chained(q, x, y), penalised(q, x, y)
+        for k in q:
+            np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_l1_adds_lambda_sign_and_nothing_at_zero(x64):
+    p = {"W": jnp.array([[-2.0, 0.0, 3.0]]), "b": jnp.array([1.0])}
+    g = jax.tree.map(jnp.zeros_like, p)
+    opt = optim.l1(0.5, {"W": True, "b": False})
+    u, _ = opt.update(g, opt.init(p), p)
+    np.testing.assert_array_equal(u["W"], [[-0.5, 0.0, 0.5]])
+    np.testing.assert_array_equal(u["b"], [0.0])
+
+
+def test_penalties_need_params_and_zero_is_the_identity():
+    p = {"W": jnp.ones((2, 2))}
+    for make in (optim.l2, optim.l1):
+        opt = make(0.1, None)
+        with pytest.raises(JaxnnError, match="needs params"):
+            opt.update(p, opt.init(p))
+        zero = make(0.0, None)
+        u, _ = zero.update(p, zero.init(p), p)
+        assert u["W"] is p["W"]

@@ -301,8 +301,9 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
                      steps: int, learning_rate: float | None = None,
                      optimizer: optax.GradientTransformation | None = None,
                      record: Callable[[Params], Any] | None = None) -> GDResult:
-    """Full-batch gradient descent w ← w − λ ∇R(w) (eq 81 with the sign corrected), jitted,
-    with ``lax.scan`` over the steps.
+    """Full-batch gradient descent w ← w − λ ∇R(w) (eq 81 with the sign corrected): the
+    training engine's jitted ``lax.scan`` (:func:`jaxnn.train.engine.make_runner`) with every
+    step on the whole set.
 
     **Arguments:**
 
@@ -323,17 +324,16 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
         check_positive(learning_rate, "learning_rate")
         optimizer = optax.sgd(learning_rate)
     loss_fn(params, batch)  # validate the inputs eagerly, before tracing
-    return GDResult(*_scan_gd(loss_fn, optimizer, int(steps), record, params, batch))
+    # the training engine sits above the models; imported here so models import without it
+    from jaxnn.train.engine import make_runner
+    from jaxnn.train.step import make_train_step
 
+    train = make_train_step(lambda p, b, _key: loss_fn(p, b), optimizer, jit=False)
 
-@partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _scan_gd(loss_fn, optimizer, steps, record, params, batch):
-    def step(carry, _):
-        p, state = carry
-        value, grads = jax.value_and_grad(loss_fn)(p, batch)
-        updates, state = optimizer.update(grads, state, p)
-        p = optax.apply_updates(p, updates)
-        return (p, state), (value, None if record is None else record(p))
+    def step(p, state, b, key):
+        p, state, value, _ = train(p, state, b, key)
+        return p, state, value, None if record is None else record(p)
 
-    (params, _), (values, trace) = lax.scan(step, (params, optimizer.init(params)), None, length=steps)
-    return params, values, trace
+    run = make_runner(step, lambda data, i, _key: data, int(steps), keep_aux=record is not None)
+    out = run(params, optimizer.init(params), batch)
+    return GDResult(out.params, out.losses, out.aux)
