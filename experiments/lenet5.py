@@ -21,6 +21,7 @@ padded to 32×32, so the *same* LeNet-5 runs; its errors are not comparable to M
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def train_one(config: dict, model: lenet.LeNetConfig, train, valid, test, *, epo
 
     # LeCun's ±2.4/F_in is made for the scaled tanh; ReLU nets start from Glorot uniform
     scale = 2.4 if model.activation == "scaled_tanh" else None
-    params = lenet.init(jax.random.key(seed), model, scale=scale)
+    params = lenet.init(jax.random.key(seed), dataclasses.replace(model, scale=scale))
     res = fit(params, loss_fn, opt, train, epochs=epochs, batch_size=config["batch_size"],
               key=jax.random.key(seed + 1), valid_data=test if valid is None else valid,
               eval_fn=eval_fn, eval_batch_size=1000, desc=desc, l2=config.get("l2", 0.0))
@@ -250,7 +251,8 @@ def run(config: dict, out: Path, seed: int = 0) -> Result:
             ("modern", lenet.MODERN, config["modern_epochs"], False, True),
             ("distorted", lenet.LENET5, config["distorted_epochs"], True, False)]
     m: dict[str, float] = {}
-    extra: dict = {"summary": lenet.summary(lenet.init(jax.random.key(0)))}
+    extra: dict = {"summary": lenet.summary(lenet.init(jax.random.key(0), lenet.LENET5),
+                                            config=lenet.LENET5)}
     plots: list[str] = []
     fitted = {}
     for name, model, epochs, distorted, adam in runs:
