@@ -155,7 +155,7 @@ def _plot_threshold():
         out = np.asarray(_th_apply(p, grid))[:, 0].reshape(len(g), len(g))
         ax.contourf(g, g, out, levels=[-0.5, 0.5, 1.5], colors=["#d6e4f5", "#f7d6d6"])
         for j, ls in ((0, "-"), (1, "--")):  # hidden units' lines w·x + b = 0
-            w, b = np.asarray(p["W1"][j]), float(p["b1"][j])
+            w, b = np.asarray(p["layer1"]["W"][j]), float(p["layer1"]["b"][j])
             ax.plot(g, -(w[0] * g + b) / w[1], "k", ls=ls, lw=1, label=f"z{j + 1} = 0")
         _points(ax, np.asarray(th.apply(p, th.binary_inputs(2), config=th.NOTES))[:, 0])
         ax.set_title("notes' weights: XNOR" if which == "notes" else
