@@ -21,6 +21,7 @@ padded to 32×32, so the *same* LeNet-5 runs; its errors are not comparable to M
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def train_one(config: dict, model: lenet.LeNetConfig, train, valid, test, *, epo
 
     # LeCun's ±2.4/F_in is made for the scaled tanh; ReLU nets start from Glorot uniform
     scale = 2.4 if model.activation == "scaled_tanh" else None
-    params = lenet.init(jax.random.key(seed), model, scale=scale)
+    params = lenet.init(jax.random.key(seed), dataclasses.replace(model, scale=scale))
     # L2 on the kernels W (ndim >= 2), not the biases, pooling coefficients or RBF centres
     decay = optim.l2(config.get("l2", 0.0), mask=lambda p: optim.mask_leaves(
         p, lambda path, w: w.ndim >= 2 and path[-1] != "centres"))
@@ -254,7 +255,8 @@ def run(config: dict, out: Path, seed: int = 0) -> Result:
             ("modern", lenet.MODERN, config["modern_epochs"], False, True),
             ("distorted", lenet.LENET5, config["distorted_epochs"], True, False)]
     m: dict[str, float] = {}
-    extra: dict = {"summary": lenet.summary(lenet.init(jax.random.key(0)))}
+    extra: dict = {"summary": lenet.summary(lenet.init(jax.random.key(0), lenet.LENET5),
+                                            config=lenet.LENET5)}
     plots: list[str] = []
     fitted = {}
     for name, model, epochs, distorted, adam in runs:

@@ -16,9 +16,9 @@ the lowest validation loss.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +27,8 @@ import numpy as np
 import optax
 
 from ._base import Result, savefig
-from jaxnn import data, metrics, optim
+from ._classify import classifier, load
+from jaxnn import metrics, optim
 from jaxnn.models import mlp
 from jaxnn.train import evaluate, fit, plot_history
 
@@ -48,34 +49,7 @@ REFERENCE_SOURCE = ("LeCun et al. (1998), fig. 9: linear classifier (1-layer net
                     "Platt (2003), table 1: MLP 800 HU, cross-entropy, no distortions 1.6%")
 
 
-# --------------------------------------------------------------------------- shared helpers
-
-
-def classifier(activations: Any, dropout_rate: float = 0.0):
-    """(loss_fn, eval_fn) of an MLP classifier with a softmax output, for ``jaxnn.train.fit``.
-
-    ``loss_fn(params, batch, key)`` is the batch-mean cross-entropy, with dropout when a key is
-    given (training) and without it when ``key`` is None (validation). ``eval_fn`` returns the
-    error rate.
-    """
-    def loss_fn(params, batch, key=None):
-        return mlp.loss(params, batch, activations=activations, output="softmax",
-                        loss="cross_entropy", key=key, train=key is not None,
-                        dropout_rate=dropout_rate)
-
-    def eval_fn(params, batch):
-        logits = mlp.apply(params, batch[0], activations=activations)
-        return {"valid_error": 1.0 - metrics.accuracy(logits, batch[1])}
-
-    return loss_fn, eval_fn
-
-
-def load(name: str, valid_fraction: float, seed: int):
-    """(train, valid, test) tuples of (x, y) numpy arrays for ``digits`` or ``mnist``."""
-    ds = data.mnist() if name == "mnist" else data.digits(seed=seed)
-    train, valid = data.train_valid_split(ds.x_train, ds.y_train, valid_fraction,
-                                          jax.random.key(seed))
-    return train, valid, (ds.x_test, ds.y_test)
+# --------------------------------------------------------------------------- helpers
 
 
 def cosine_momentum(lr: float, rho: float, epochs: int, n_train: int, batch_size: int):
@@ -84,13 +58,13 @@ def cosine_momentum(lr: float, rho: float, epochs: int, n_train: int, batch_size
     return optim.momentum(optax.cosine_decay_schedule(lr, steps), rho=rho)
 
 
-def _predict(params, x, activations):
-    return jnp.argmax(mlp.apply(params, x, activations=activations), axis=-1)
+def _predict(params, x, config):
+    return jnp.argmax(mlp.apply(params, x, config=config), axis=-1)
 
 
-def predictions(params, x, activations, chunk: int = 4096) -> np.ndarray:
-    """Predicted classes for all rows of ``x`` in jitted chunks."""
-    f = jax.jit(functools.partial(_predict, activations=activations))
+def predictions(params, x, config: mlp.MLPConfig, chunk: int = 4096) -> np.ndarray:
+    """Predicted classes for all rows of ``x`` (N, n⁰) in jitted chunks: (N,) ints."""
+    f = jax.jit(functools.partial(_predict, config=config))
     return np.concatenate([np.asarray(f(params, x[i:i + chunk])) for i in range(0, len(x), chunk)])
 
 
@@ -130,12 +104,15 @@ def plot_misclassified(x: np.ndarray, y: np.ndarray, pred: np.ndarray, out: Path
 
 def _train(name: str, sizes, cfg: dict, train, valid, test, key, progress=True) -> dict:
     hidden = len(sizes) > 2
-    acts = cfg["activation"] if hidden else ()
-    loss_fn, eval_fn = classifier(acts, cfg["dropout"] if hidden else 0.0)
+    model = mlp.MLPConfig(sizes, activation=cfg["activation"] if hidden else (),
+                          output="softmax", loss="cross_entropy",
+                          dropout=cfg["dropout"] if hidden else 0.0,
+                          init=cfg["init"] if hidden else "zeros")
+    loss_fn, eval_fn = classifier(model)
     epochs = cfg["epochs_mlp" if hidden else "epochs_linear"]
     lr = cfg["lr_mlp" if hidden else "lr_linear"]
     kinit, kfit = jax.random.split(key)
-    params = mlp.init(kinit, sizes, init=cfg["init"] if hidden else "zeros")
+    params = mlp.init(kinit, model)
     # L2 on the weight matrices (ndim >= 2), not the biases: ½λΣ‖W‖² of eq 125
     decay = optim.l2(cfg["l2"], mask=lambda p: optim.mask_leaves(p, lambda _, w: w.ndim >= 2))
     res = fit(params, loss_fn, optax.chain(decay, cosine_momentum(
@@ -143,9 +120,10 @@ def _train(name: str, sizes, cfg: dict, train, valid, test, key, progress=True) 
               train, epochs=epochs, batch_size=cfg["batch_size"], key=kfit, valid_data=valid,
               eval_fn=eval_fn, patience=cfg["patience"],
               progress=(name or True) if progress else False)
+    logits = dataclasses.replace(model, output="identity")
     err = 1.0 - evaluate(lambda p, b: metrics.accuracy(
-        mlp.apply(p, b[0], activations=acts), b[1]), res.best_params, test, 4096)
-    return {"result": res, "test_error": err, "activations": acts}
+        mlp.apply(p, b[0], config=logits), b[1]), res.best_params, test, 4096)
+    return {"result": res, "test_error": err, "model": logits}
 
 
 def run(config: dict, out: Path, seed: int) -> Result:
@@ -162,7 +140,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
         plot_history(r["result"].history, out / f"curves_{tag}.png",
                      title=f"{tag}: loss and validation error")
         plots.append(f"curves_{tag}.png")
-    pred = predictions(net["result"].best_params, test[0], net["activations"])
+    pred = predictions(net["result"].best_params, test[0], net["model"])
     cm = np.asarray(metrics.confusion_matrix(jnp.asarray(pred), jnp.asarray(test[1]), 10))
     plots.append(plot_confusion(cm, out, "confusion_mlp.png", "MLP test confusion matrix"))
     plots.append(plot_misclassified(test[0], test[1], pred, out, "misclassified_mlp.png"))

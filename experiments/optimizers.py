@@ -14,6 +14,7 @@ comparison is between optimizers, not a benchmark), tested on the full 10k test 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
@@ -22,7 +23,7 @@ import numpy as np
 import optax
 
 from ._base import Result, savefig
-from .mlp_mnist import classifier, load
+from ._classify import classifier, load
 from jaxnn import metrics, optim
 from jaxnn.models import mlp
 from jaxnn.train import evaluate, fit
@@ -58,16 +59,19 @@ def _train(cfg, train, valid, test, key, *, optimizer, hidden=None, epochs=None,
            batch_size="cfg", l2=0.0, dropout=0.0, patience=None, desc=""):
     """Fit one MLP; return (FitResult, test error at the best-validation parameters)."""
     n0 = train[0].shape[1]
-    loss_fn, eval_fn = classifier(cfg["activation"], dropout)
+    model = mlp.MLPConfig((n0, hidden or cfg["hidden"], 10), activation=cfg["activation"],
+                          output="softmax", loss="cross_entropy", dropout=dropout, init="glorot")
+    loss_fn, eval_fn = classifier(model)
     kinit, kfit = jax.random.split(key)
-    params = mlp.init(kinit, (n0, hidden or cfg["hidden"], 10), init="glorot")
+    params = mlp.init(kinit, model)
     # L2 on the weight matrices (ndim >= 2), not the biases: ½λΣ‖W‖² of eq 125
     decay = optim.l2(l2, mask=lambda p: optim.mask_leaves(p, lambda _, w: w.ndim >= 2))
     res = fit(params, loss_fn, optax.chain(decay, optimizer), train, epochs=epochs or cfg["epochs"],
               batch_size=cfg["batch_size"] if batch_size == "cfg" else batch_size, key=kfit,
               valid_data=valid, eval_fn=eval_fn, patience=patience, progress=desc or True)
+    logits = dataclasses.replace(model, output="identity")
     acc = evaluate(lambda p, b: metrics.accuracy(
-        mlp.apply(p, b[0], activations=cfg["activation"]), b[1]), res.best_params, test, 4096)
+        mlp.apply(p, b[0], config=logits), b[1]), res.best_params, test, 4096)
     return res, 1.0 - acc
 
 
@@ -155,8 +159,10 @@ def run(config: dict, out: Path, seed: int) -> Result:
            title=f"early stopping ({len(small[0])} training samples)")
     ax.legend(fontsize=8)
     plots.append(savefig(fig, out, "early_stopping.png"))
+    es_logits = mlp.MLPConfig((small[0].shape[1], cfg["overfit_hidden"], 10),
+                              activation=cfg["activation"])
     final_err = 1.0 - evaluate(lambda p, b: metrics.accuracy(
-        mlp.apply(p, b[0], activations=cfg["activation"]), b[1]), es.params, test, 4096)
+        mlp.apply(p, b[0], config=es_logits), b[1]), es.params, test, 4096)
     m.update({"early_stop_best_epoch": es.best_epoch, "early_stop_last_epoch": int(ep[-1]),
               "early_stop_stopped": float(es.stopped_early),
               "early_stop_test_error_best": es_err, "early_stop_test_error_last": final_err})

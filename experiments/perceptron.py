@@ -77,9 +77,10 @@ def run(config: dict, out: Path, seed: int) -> Result:
 
     metrics, fits, extra = {}, {}, {}
     for name, (x, y, u) in sets.items():
-        fit = pc.fit(x, y, max_epochs=max_epochs)
+        model = pc.PerceptronConfig(np.shape(x)[1], max_epochs=max_epochs)
+        fit = pc.fit(x, y, config=model)
         fits[name] = fit
-        acc = float(jnp.mean(pc.apply(fit.params, x) == y))
+        acc = float(jnp.mean(pc.apply(fit.params, x, config=model) == y))
         metrics.update({f"{name}_mistakes": int(fit.mistakes), f"{name}_epochs": int(fit.epochs),
                         f"{name}_converged": float(fit.converged),
                         f"{name}_train_accuracy": acc})
@@ -166,12 +167,14 @@ def _plot_data(sets, fits):
 
 def _plot_xor():
     """Regions after each update of XOR's first epoch: the epoch ends back at ŵ = 0."""
-    ws, wrong = pc.epoch_trace(pc.init(None, 2), _X4, _GATES["xor"])
+    model = pc.PerceptronConfig(2)
+    ws, wrong = pc.epoch_trace(pc.init(None, model), _X4, _GATES["xor"])
     g = np.linspace(-0.5, 1.5, 101, dtype=np.float32)
     grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
     for i, (ax, w) in enumerate(zip(axes, np.asarray(ws)), start=1):
-        pred = np.asarray(pc.apply({"w": jnp.asarray(w)}, grid)).reshape(len(g), len(g))
+        pred = np.asarray(pc.apply({"w": jnp.asarray(w)}, grid, config=model)).reshape(len(g),
+                                                                                    len(g))
         ax.contourf(g, g, pred, levels=[-2, 0, 2], colors=["#d6e4f5", "#f7d6d6"])
         _scatter(ax, _X4, _GATES["xor"], f"after sample {i} ({'update' if wrong[i - 1] else 'ok'})"
                  f": ŵ = {w.tolist()}")

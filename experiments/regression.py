@@ -18,6 +18,7 @@ descent measures convergence, not float32 round-off.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jax
@@ -27,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ._base import Result, savefig
+from ._classify import standardized
 from jaxnn import data, metrics
 from jaxnn.errors import JaxnnError
 from jaxnn.models import generative
@@ -38,19 +40,16 @@ QUICK = {"gd_steps": 3000, "gd_lr": 0.1, "cls_steps": 500, "cls_lr": 0.5, "x64":
 FULL = {"gd_steps": 50000, "gd_lr": 0.1, "cls_steps": 5000, "cls_lr": 0.5, "x64": True}
 
 
-def standardized(name: str, seed: int, dtype=np.float32) -> data.Dataset:
-    """A bundled data set from :mod:`jaxnn.data`, inputs standardized with train statistics."""
-    ds = getattr(data, name)(seed=seed)
-    x_train, x_test = data.standardize(ds.x_train, ds.x_test)
-    return data.Dataset(x_train.astype(dtype), ds.y_train, x_test.astype(dtype), ds.y_test)
-
-
-def train_classifier(loss_fn, n_in: int, n_out: int, ds: data.Dataset, config: dict, y_train=None):
-    """Full-batch GD from zero with ``jaxnn.optim.sgd``; returns the GDResult."""
+def train_classifier(model: lm.LinearConfig, ds: data.Dataset, config: dict, y_train=None):
+    """Full-batch GD from zero with ``jaxnn.optim.sgd`` on ``lm.loss``; returns the GDResult."""
     y = ds.y_train if y_train is None else y_train
-    params = lm.init(None, n_in, n_out, dtype=ds.x_train.dtype)
-    return lm.gradient_descent(loss_fn, params, (ds.x_train, y), steps=config["cls_steps"],
-                               optimizer=sgd(config["cls_lr"]))
+    params = lm.init(None, model)
+    return lm.gradient_descent(functools.partial(lm.loss, config=model), params, (ds.x_train, y),
+                               steps=config["cls_steps"], optimizer=sgd(config["cls_lr"]))
+
+
+def _softmax_model(ds: data.Dataset, c: int) -> lm.LinearConfig:
+    return lm.LinearConfig(ds.x_train.shape[1], c, kind="softmax", dtype=ds.x_train.dtype)
 
 
 def _sklearn_logreg(ds: data.Dataset) -> float:
@@ -63,10 +62,12 @@ def _sklearn_logreg(ds: data.Dataset) -> float:
 def _least_squares_part(config: dict, seed: int, metrics_: dict, reference: dict, extra: dict):
     ds = standardized("diabetes", seed, np.float64 if config["x64"] else np.float32)
     y_train, y_test = ds.y_train.astype(ds.x_train.dtype), ds.y_test.astype(ds.x_train.dtype)
-    mse = lambda p, x, y: float(lm.regression_loss(p, (x, y)))  # noqa: E731
+    model = lm.LinearConfig(ds.x_train.shape[1], dtype=ds.x_train.dtype)
+    loss = functools.partial(lm.loss, config=model)
+    mse = lambda p, x, y: float(loss(p, (x, y)))  # noqa: E731
     p_normal = lm.least_squares(ds.x_train, y_train, method="normal")
     p_lstsq = lm.least_squares(ds.x_train, y_train, method="lstsq")
-    gd = lm.gradient_descent(lm.regression_loss, lm.init(None, ds.x_train.shape[1], dtype=ds.x_train.dtype),
+    gd = lm.gradient_descent(loss, lm.init(None, model),
                              (ds.x_train, y_train), steps=config["gd_steps"], optimizer=sgd(config["gd_lr"]))
     flat = lambda p: np.concatenate([np.ravel(p["b"]), np.ravel(p["W"])])  # noqa: E731
     X = np.asarray(lm.design_matrix(ds.x_train))
@@ -121,7 +122,7 @@ def _softmax_part(config, seed, metrics_, reference) -> dict:
     for name in ("digits", "iris"):
         ds = standardized(name, seed)
         c = int(ds.y_train.max()) + 1
-        res = train_classifier(lm.softmax_loss, ds.x_train.shape[1], c, ds, config)
+        res = train_classifier(_softmax_model(ds, c), ds, config)
         pred = jnp.argmax(lm.softmax_logits(res.params, ds.x_test), axis=1)
         metrics_[f"softmax_{name}_test_accuracy"] = float(metrics.accuracy(pred, ds.y_test))
         metrics_[f"softmax_{name}_final_train_loss"] = float(res.losses[-1])
@@ -136,12 +137,13 @@ def _generative_part(config, seed, metrics_, reference, extra):
     for name in ("iris", "wine"):
         ds = standardized(name, seed, np.float64)
         c = int(ds.y_train.max()) + 1
-        gp = generative.fit(ds.x_train, ds.y_train, c)
-        post = generative.apply(gp, ds.x_test)
+        gc = generative.GenerativeConfig(ds.x_train.shape[1], c)
+        gp = generative.fit(ds.x_train, ds.y_train, config=gc)
+        post = generative.apply(gp, ds.x_test, config=gc)
         metrics_[f"generative_{name}_test_accuracy"] = float(metrics.accuracy(post, jnp.asarray(ds.y_test)))
         metrics_[f"generative_{name}_bayes_max_abs_diff"] = float(
             jnp.max(jnp.abs(post - generative.bayes_posterior(gp, ds.x_test))))
-        res = train_classifier(lm.softmax_loss, ds.x_train.shape[1], c, ds, config)
+        res = train_classifier(_softmax_model(ds, c), ds, config)
         metrics_[f"discriminative_{name}_test_accuracy"] = float(
             metrics.accuracy(lm.softmax_logits(res.params, ds.x_test), jnp.asarray(ds.y_test)))
         lda = LinearDiscriminantAnalysis(solver="lsqr").fit(ds.x_train, ds.y_train)
@@ -164,9 +166,9 @@ def run(config: dict, out: Path, seed: int) -> Result:
             plots.append(_plot_gd(losses, ls_mse, config, out))
         elif part == "logistic":
             ds = standardized("breast_cancer", seed)
-            res = train_classifier(lm.logistic_loss, ds.x_train.shape[1], 1, ds, config,
-                                   y_train=ds.y_train.astype(np.float32))
-            prob = lm.logistic_apply(res.params, ds.x_test)
+            model = lm.LinearConfig(ds.x_train.shape[1], kind="logistic", dtype=ds.x_train.dtype)
+            res = train_classifier(model, ds, config, y_train=ds.y_train.astype(np.float32))
+            prob = lm.apply(res.params, ds.x_test, config=model)
             m["logistic_test_accuracy"] = float(np.mean((np.asarray(prob) > 0.5) == (ds.y_test == 1)))
             m["logistic_final_train_loss"] = float(res.losses[-1])
             ref["logistic_test_accuracy"] = _sklearn_logreg(ds)

@@ -23,6 +23,7 @@ The penalty convention (λ·½‖W‖², notes' λ = our λ/2) is explained in :
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -32,7 +33,7 @@ import optax
 from tqdm import tqdm
 
 from ._base import Result, savefig
-from .regression import standardized
+from ._classify import standardized
 from jaxnn.models import linear as lm
 from jaxnn.models import svm
 from jaxnn.nn import losses
@@ -47,16 +48,18 @@ def _train(loss_fn, x, y, steps, lr):
     """Full-batch (sub)gradient descent from zero on a one-output linear unit, with the rate
     decayed from ``lr`` to 0 on a cosine: a constant rate leaves the hinge's subgradient
     iterates circling the optimum."""
-    p0 = lm.init(None, x.shape[1], dtype=x.dtype)
+    p0 = lm.init(None, lm.LinearConfig(x.shape[1], dtype=x.dtype))
     return lm.gradient_descent(loss_fn, p0, (x, y), steps=steps,
                                optimizer=sgd(optax.cosine_decay_schedule(lr, steps)))
 
 
 def _svm_and_logistic(x, y, config):
     """Train the hinge neuron (labels ±1) and logistic regression (labels 0/1) on (x, y)."""
-    lam = config["lam"]
-    s = _train(lambda p, b: svm.loss(p, b, lam=lam), x, y, config["steps"], config["lr"])
-    lg = _train(lm.logistic_loss, x, (y > 0).astype(x.dtype), config["steps"], config["lr"])
+    model = svm.SVMConfig(x.shape[1], lam=config["lam"])
+    logistic = lm.LinearConfig(x.shape[1], kind="logistic")
+    s = _train(functools.partial(svm.loss, config=model), x, y, config["steps"], config["lr"])
+    lg = _train(functools.partial(lm.loss, config=logistic), x, (y > 0).astype(x.dtype),
+                config["steps"], config["lr"])
     return s, lg
 
 
@@ -75,18 +78,20 @@ def _breast_cancer(config, seed, m, ref):
     to_pm1 = lambda y: np.where(y == 1, 1.0, -1.0).astype(np.float32)  # noqa: E731
     y_tr, y_te = to_pm1(ds.y_train), to_pm1(ds.y_test)
     s, lg = _svm_and_logistic(ds.x_train, y_tr, config)
-    m["svm_test_accuracy"] = _accuracy(svm.apply(s.params, ds.x_test), y_te)
-    p_test = lm.logistic_apply(lg.params, ds.x_test)
+    model = svm.SVMConfig(ds.x_train.shape[1], lam=config["lam"])
+    m["svm_test_accuracy"] = _accuracy(svm.apply(s.params, ds.x_test, config=model), y_te)
+    p_test = lm.apply(lg.params, ds.x_test, config=lm.LinearConfig(ds.x_train.shape[1],
+                                                                    kind="logistic"))
     m["logistic_test_accuracy"] = _accuracy(np.where(p_test > 0.5, 1.0, -1.0), y_te)
     m["svm_support_vectors"] = int(np.sum(svm.support_vectors(s.params, ds.x_train, y_tr)))
-    m["svm_final_objective"] = float(svm.loss(s.params, (ds.x_train, y_tr), lam=config["lam"]))
+    m["svm_final_objective"] = float(svm.loss(s.params, (ds.x_train, y_tr), config=model))
     sk = _sk_svc(ds.x_train, y_tr, config["lam"])
     w_sk = np.concatenate([sk.coef_[0], sk.intercept_])
     w = np.concatenate([np.asarray(s.params["W"][0]), np.asarray(s.params["b"])])
     m["svm_sklearn_weight_rel_diff"] = float(np.linalg.norm(w - w_sk) / np.linalg.norm(w_sk))
     sk_params = {"W": jnp.asarray(sk.coef_, jnp.float32), "b": jnp.asarray(sk.intercept_, jnp.float32)}
     ref["svm_test_accuracy"] = float(sk.score(ds.x_test, y_te))
-    ref["svm_final_objective"] = float(svm.loss(sk_params, (ds.x_train, y_tr), lam=config["lam"]))
+    ref["svm_final_objective"] = float(svm.loss(sk_params, (ds.x_train, y_tr), config=model))
     ref["svm_support_vectors"] = int(np.sum(svm.support_vectors(sk_params, ds.x_train, y_tr)))
 
 
@@ -128,11 +133,11 @@ def _forgetting(s_params, x, y, config, m, out) -> str:
     m["forgetting_max_rel_error"] = float(np.max(np.abs(np.asarray(gone.trace) - expected)
                                                  / np.abs(expected)))
     # data kept: hinge + penalty; and one explicit step vs the optimizer's step
-    kept = lm.gradient_descent(lambda p, b: svm.loss(p, b, lam=lam), s_params, (x, y), steps=t,
-                               optimizer=sgd(eta), record=norm)
-    step = svm.forgetting_step(s_params, (x, y), learning_rate=eta, lam=lam)
-    one = lm.gradient_descent(lambda p, b: svm.loss(p, b, lam=lam), s_params, (x, y), steps=1,
-                              optimizer=sgd(eta)).params
+    model = svm.SVMConfig(x.shape[1], lam=lam)
+    loss = functools.partial(svm.loss, config=model)
+    kept = lm.gradient_descent(loss, s_params, (x, y), steps=t, optimizer=sgd(eta), record=norm)
+    step = svm.forgetting_step(s_params, (x, y), config=model, learning_rate=eta)
+    one = lm.gradient_descent(loss, s_params, (x, y), steps=1, optimizer=sgd(eta)).params
     m["forgetting_step_max_abs_diff"] = float(max(jnp.max(jnp.abs(step[k] - one[k])) for k in step))
     m["forgetting_norm_ratio_without_data"] = float(norm(gone.params) / norm(s_params))
     m["forgetting_norm_ratio_with_data"] = float(kept.trace[-1] / norm(s_params))
@@ -161,7 +166,8 @@ def run(config: dict, out: Path, seed: int) -> Result:
             x, y = _toy(config["toy_n"], seed)
             s, lg = _svm_and_logistic(x, y, config)
             sv = np.asarray(svm.support_vectors(s.params, x, y))
-            m["toy_svm_train_accuracy"] = _accuracy(svm.apply(s.params, x), y)
+            m["toy_svm_train_accuracy"] = _accuracy(
+                svm.apply(s.params, x, config=svm.SVMConfig(x.shape[1])), y)
             m["toy_logistic_train_accuracy"] = _accuracy(np.where(lm.score(lg.params, x) > 0, 1.0, -1.0), y)
             m["toy_support_vectors"] = int(sv.sum())
             m["toy_margin_width"] = float(svm.margin_width(s.params))

@@ -39,31 +39,38 @@ FULL = {"dataset": "mnist", "depths": list(range(2, 21)), "width": 128, "batch":
         "activations": ["sigmoid", "tanh", "relu"], "inits": ["glorot", "he"]}
 
 
-def _loss(params, x, y, activation):
-    return mlp.loss(params, (x, y), activations=activation, output="softmax",
-                    loss="cross_entropy")
+def model(n0: int, width: int, depth: int, activation: str, init: str = "glorot"
+          ) -> mlp.MLPConfig:
+    """The softmax classifier n0 → width × depth → 10 with one hidden activation."""
+    return mlp.MLPConfig((n0,) + (width,) * depth + (10,), activation=activation,
+                         output="softmax", loss="cross_entropy", init=init)
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def layer_grad_norms(params, x, y, activation):
-    """‖∂J/∂W⁽ˡ⁾‖_F for l = 1 … L, as a (L,) array."""
-    g = jax.grad(_loss)(params, x, y, activation)
-    return jnp.stack([jnp.linalg.norm(g[f"W{l}"]) for l in range(1, mlp.num_layers(params) + 1)])
+def _loss(params, x, y, config):
+    return mlp.loss(params, (x, y), config=config)
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def per_sample_deltas(params, x, y, activation):
+@functools.partial(jax.jit, static_argnames="config")
+def layer_grad_norms(params, x, y, config):
+    """‖∂J/∂W⁽ˡ⁾‖_F for l = 1 … L, as a (L,) array (``config``: the :class:`MLPConfig`)."""
+    g = jax.grad(_loss)(params, x, y, config)
+    return jnp.stack([jnp.linalg.norm(g[mlp.layer_name(l)]["W"])
+                      for l in range(1, config.num_layers + 1)])
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def per_sample_deltas(params, x, y, config):
     """Per-sample ‖δ⁽ˡ⁾‖ (B, L) — ∂Jᵢ/∂b⁽ˡ⁾ = δᵢ⁽ˡ⁾ — and max|f′(z⁽ˡ⁾)| (B, L − 1)."""
-    L = mlp.num_layers(params)
+    L = config.num_layers
 
     def one(xi, yi):
-        g = jax.grad(_loss)(params, xi[None], yi[None], activation)
-        return jnp.stack([jnp.linalg.norm(g[f"b{l}"]) for l in range(1, L + 1)])
+        g = jax.grad(_loss)(params, xi[None], yi[None], config)
+        return jnp.stack([jnp.linalg.norm(g[mlp.layer_name(l)]["b"]) for l in range(1, L + 1)])
 
     deltas = jax.vmap(one)(x, y)
-    zs, _ = mlp.forward(params, x, activations=activation)
-    fmax = jnp.stack([jnp.max(jnp.abs(act.get(activation).prime(z)), axis=1) for z in zs[:-1]],
-                     axis=1)
+    zs, _ = mlp.forward(params, x, config=config)
+    fmax = jnp.stack([jnp.max(jnp.abs(act.get(a).prime(z)), axis=1)
+                      for a, z in zip(config.hidden_activations, zs[:-1])], axis=1)
     return deltas, fmax
 
 
@@ -71,7 +78,7 @@ def sigmoid_bound(params, deltas: np.ndarray, fmax: np.ndarray) -> dict[str, np.
     """Both bounds on ‖δ⁽ˡ⁾‖ from ‖δ⁽ᴸ⁾‖, per sample: the tight one with max|σ′(z)| and the
     notes' one with σ′ ≤ 0.25. Returns arrays of shape (B, L)."""
     L = deltas.shape[1]
-    norms = np.array([np.linalg.norm(np.asarray(params[f"W{l}"], np.float64), 2)
+    norms = np.array([np.linalg.norm(np.asarray(params[mlp.layer_name(l)]["W"], np.float64), 2)
                       for l in range(1, L + 1)])
     tight = np.empty_like(deltas, dtype=np.float64)
     loose = np.empty_like(tight)
@@ -106,9 +113,9 @@ def run(config: dict, out: Path, seed: int) -> Result:
     norms: dict[tuple[str, str, int], np.ndarray] = {}
     jobs = [(a, i, d) for a in cfg["activations"] for i in cfg["inits"] for d in cfg["depths"]]
     for a, i, d in tqdm(jobs, desc="depth × activation × init"):
-        sizes = (n0,) + (cfg["width"],) * d + (10,)
-        params = mlp.init(jax.random.fold_in(key, d), sizes, init=i)
-        norms[(a, i, d)] = np.asarray(layer_grad_norms(params, x, y, a))
+        c = model(n0, cfg["width"], d, a, i)
+        params = mlp.init(jax.random.fold_in(key, d), c)
+        norms[(a, i, d)] = np.asarray(layer_grad_norms(params, x, y, c))
 
     plots = [_plot_derivatives(out)]
     deepest = max(cfg["depths"])
@@ -138,9 +145,9 @@ def run(config: dict, out: Path, seed: int) -> Result:
     plots.append(savefig(fig, out, "ratio_vs_depth.png"))
 
     # the σ′ ≤ 0.25 bound, sample by sample, for the deepest sigmoid net
-    params = mlp.init(jax.random.fold_in(key, deepest), (n0,) + (cfg["width"],) * deepest + (10,),
-                      init=cfg["inits"][0])
-    deltas, fmax = (np.asarray(v, np.float64) for v in per_sample_deltas(params, x, y, "sigmoid"))
+    c = model(n0, cfg["width"], deepest, "sigmoid", cfg["inits"][0])
+    params = mlp.init(jax.random.fold_in(key, deepest), c)
+    deltas, fmax = (np.asarray(v, np.float64) for v in per_sample_deltas(params, x, y, c))
     bounds = sigmoid_bound(params, deltas, fmax)
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     layers = np.arange(1, deltas.shape[1] + 1)

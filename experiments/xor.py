@@ -30,15 +30,18 @@ TITLE = "XOR: the notes' threshold net computes XNOR; sigmoid MLPs (2-2-1, 2-4-1
 QUICK = {"steps": 2000, "seeds": 16, "hidden": [2, 4], "lr": 0.05}
 FULL = {"steps": 10000, "seeds": 256, "hidden": [2, 3, 4, 8], "lr": 0.05}
 
-_MLP = {"activations": "sigmoid", "output": "sigmoid"}
+def _mlp_config(hidden: int) -> mlp.MLPConfig:
+    """The 2-hidden-1 sigmoid net trained on BCE."""
+    return mlp.MLPConfig((2, hidden, 1), activation="sigmoid", output="sigmoid", loss="bce")
 
 
 @jax.jit
 def _mlp_apply(params, x):
-    return mlp.apply(params, x, **_MLP)
+    hidden = params["layer1"]["W"].shape[0]
+    return mlp.apply(params, x, config=_mlp_config(hidden))
 
 
-_th_apply = jax.jit(th.apply)
+_th_apply = jax.jit(partial(th.apply, config=th.NOTES))
 
 
 def _xor_data():
@@ -48,7 +51,8 @@ def _xor_data():
 
 
 def _loss(params, batch, key=None):
-    return mlp.loss(params, batch, loss="bce", **_MLP)
+    hidden = params["layer1"]["W"].shape[0]
+    return mlp.loss(params, batch, config=_mlp_config(hidden))
 
 
 @partial(jax.jit, static_argnames=("hidden", "steps", "seeds", "lr"))
@@ -59,7 +63,7 @@ def _train_many(key, *, hidden: int, steps: int, seeds: int, lr: float):
     batch = _xor_data()
 
     def one(k):
-        params = mlp.init(k, (2, hidden, 1))
+        params = mlp.init(k, _mlp_config(hidden))
 
         def body(carry, _):
             p, s = carry
@@ -82,7 +86,7 @@ def _solved(params) -> jax.Array:
 
 def run(config: dict, out: Path, seed: int) -> Result:
     """Print the notes' table, check it is XNOR, train the MLPs, plot decision boundaries."""
-    table = th.truth_table(th.notes_params())
+    table = th.truth_table(th.notes_params(), config=th.NOTES)
     print("notes' threshold net  (h(z) = 1 if z >= 0):")
     print("  x1 x2 | z1 z2 | h   | XOR XNOR")
     x = table[:, :2]
@@ -92,7 +96,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
     metrics = {"threshold_xor_accuracy": float(np.mean(table[:, 4] == xor)),
                "threshold_xnor_accuracy": float(np.mean(table[:, 4] == 1 - xor)),
                "threshold_negated_xor_accuracy": float(np.mean(
-                   np.asarray(th.apply(th.notes_params("xor"), x))[:, 0] == xor))}
+                   np.asarray(th.apply(th.notes_params("xor"), x, config=th.NOTES))[:, 0] == xor))}
 
     key = jax.random.key(seed)
     runs = {}
@@ -151,9 +155,9 @@ def _plot_threshold():
         out = np.asarray(_th_apply(p, grid))[:, 0].reshape(len(g), len(g))
         ax.contourf(g, g, out, levels=[-0.5, 0.5, 1.5], colors=["#d6e4f5", "#f7d6d6"])
         for j, ls in ((0, "-"), (1, "--")):  # hidden units' lines w·x + b = 0
-            w, b = np.asarray(p["W1"][j]), float(p["b1"][j])
+            w, b = np.asarray(p["layer1"]["W"][j]), float(p["layer1"]["b"][j])
             ax.plot(g, -(w[0] * g + b) / w[1], "k", ls=ls, lw=1, label=f"z{j + 1} = 0")
-        _points(ax, np.asarray(th.apply(p, th.binary_inputs(2)))[:, 0])
+        _points(ax, np.asarray(th.apply(p, th.binary_inputs(2), config=th.NOTES))[:, 0])
         ax.set_title("notes' weights: XNOR" if which == "notes" else
                      "output unit negated: XOR", fontsize=10)
     axes[0].legend(fontsize=7)

@@ -23,8 +23,9 @@ from jaxnn.train import make_train_step, parallel  # noqa: E402
 assert len(jax.devices()) == n_dev, jax.devices()
 ds = digits()
 x, y = ds.x_train[:512], ds.y_train[:512]
-params = mlp.init(jax.random.key(0), (64, 32, 10))
-loss = functools.partial(mlp.loss, activations="tanh")
+config = mlp.MLPConfig((64, 32, 10), activation="tanh")
+params = mlp.init(jax.random.key(0), config)
+loss = functools.partial(mlp.loss, config=config)
 opt = optax.sgd(0.1, momentum=0.9)
 step = make_train_step(loss, opt)
 mesh = parallel.make_mesh()
@@ -34,5 +35,6 @@ for i in range(25):
     sl = slice((i * 64) % 512, (i * 64) % 512 + 64)
     batch = parallel.shard_batch((x[sl], y[sl]), mesh)
     params, state, l, _ = step(params, state, batch, jax.random.key(i))
-assert len(params["W1"].sharding.device_set) == n_dev
-np.savez(sys.argv[2], **{k: np.asarray(v) for k, v in params.items()}, loss=float(l))
+assert len(params["layer1"]["W"].sharding.device_set) == n_dev
+np.savez(sys.argv[2], **{f"{layer}_{leaf}": np.asarray(v) for layer, p in params.items()
+                         for leaf, v in p.items()}, loss=float(l))

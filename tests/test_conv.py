@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.models.lenet import lenet5_table
 from jaxnn.nn import conv as C
 
 
@@ -154,14 +155,23 @@ XXX   XXX  X XXX
 
 def test_lenet5_table_matches_lecun_1998_table1():
     want = np.array([[c == "X" for c in row] for row in PAPER_TABLE.splitlines()])
-    t = C.lenet5_table()
+    t = lenet5_table()
     assert t.shape == (6, 16) and t.dtype == bool
     np.testing.assert_array_equal(t, want)
     assert t.sum() == 60
 
 
+def test_table_mask_shape_and_full_connections():
+    T = lenet5_table()
+    m = np.asarray(C.table_mask(T, 6, 16, 2, jnp.float32))
+    assert m.shape == (16, 6, 1, 1) and m.dtype == np.float32
+    np.testing.assert_array_equal(m[:, :, 0, 0], T.T.astype(np.float32))
+    full = C.table_mask(None, 6, 16, 2, jnp.float32)
+    assert full.shape == () and float(full) == 1.0
+
+
 def test_init_conv_lecun_range_and_mask(key):
-    T = C.lenet5_table()
+    T = lenet5_table()
     p = C.init_conv(key, 6, 16, (5, 5), table=T)
     W = np.asarray(p["W"])
     assert W.shape == (16, 6, 5, 5) and p["b"].shape == (16,)
@@ -175,7 +185,7 @@ def test_jit_equals_no_jit():
     rng = np.random.default_rng(6)
     x = jnp.asarray(rng.standard_normal((2, 6, 9, 9)), jnp.float32)
     W = jnp.asarray(rng.standard_normal((16, 6, 5, 5)), jnp.float32)
-    f = lambda x, W: C.conv(x, W, table=C.lenet5_table(), padding="same", stride=2)  # noqa: E731
+    f = lambda x, W: C.conv(x, W, table=lenet5_table(), padding="same", stride=2)  # noqa: E731
     np.testing.assert_allclose(np.asarray(jax.jit(f)(x, W)), np.asarray(f(x, W)), rtol=1e-5)
 
 
@@ -205,8 +215,8 @@ def test_channels_last_equals_transposed_channels_first():
     x = jnp.asarray(rng.standard_normal((2, 6, 9, 8)), jnp.float32)
     W = jnp.asarray(rng.standard_normal((16, 6, 3, 2)), jnp.float32)
     b = jnp.asarray(rng.standard_normal(16), jnp.float32)
-    want = C.conv(x, W, b, table=C.lenet5_table(), padding="same", stride=(2, 1))
-    got = C.conv(jnp.moveaxis(x, 1, -1), W, b, table=C.lenet5_table(), padding="same",
+    want = C.conv(x, W, b, table=lenet5_table(), padding="same", stride=(2, 1))
+    got = C.conv(jnp.moveaxis(x, 1, -1), W, b, table=lenet5_table(), padding="same",
                  stride=(2, 1), channels_last=True)
     np.testing.assert_allclose(np.asarray(jnp.moveaxis(got, -1, 1)), np.asarray(want), rtol=1e-5,
                                atol=1e-5)
@@ -227,7 +237,7 @@ def test_toeplitz_equals_xla_values_and_gradients(x64, padding, stride, channels
 
     def f(method):
         def loss(x, W, b):
-            z = C.conv(x, W, b, padding=padding, stride=stride, table=C.lenet5_table(),
+            z = C.conv(x, W, b, padding=padding, stride=stride, table=lenet5_table(),
                        channels_last=channels_last, method=method)
             return jnp.sum(jnp.tanh(z) * jnp.cos(jnp.arange(z.size).reshape(z.shape)))
         return loss(x, W, b), jax.grad(loss, argnums=(0, 1, 2))(x, W, b)

@@ -1,5 +1,6 @@
 """CNN gradients by hand (Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 160–175) vs jax.grad, float64."""
 
+import dataclasses
 import functools
 
 import chex
@@ -20,7 +21,7 @@ def rand(rng, *shape):
     return jnp.asarray(rng.standard_normal(shape))
 
 
-@pytest.mark.parametrize("table", [None, C.lenet5_table()])
+@pytest.mark.parametrize("table", [None, lenet.lenet5_table()])
 def test_filter_and_bias_gradient_eq166_169(x64, table):
     rng = np.random.default_rng(0)
     x, W, b = rand(rng, 3, 6, 9, 8), rand(rng, 16, 6, 3, 4), rand(rng, 16)
@@ -49,7 +50,7 @@ def test_filter_gradient_eq166_literal_sum(x64):
 def test_error_through_conv_eq170_173(x64):
     rng = np.random.default_rng(2)
     x, W, R = rand(rng, 2, 6, 9, 9), rand(rng, 16, 6, 5, 5), rand(rng, 2, 16, 5, 5)
-    T = C.lenet5_table()
+    T = lenet.lenet5_table()
     gx = jax.grad(lambda x: jnp.sum(R * C.conv(x, W, table=T)))(x)
     chex.assert_trees_all_close(D.error_through_conv(R, W, T), gx, rtol=RTOL, atol=1e-12)
 
@@ -111,12 +112,12 @@ def _batch(rng, B=3):
 ], ids=["paper-rbf", "modern", "tanh-avgpool-softmax"])
 def test_full_hand_backward_lenet5_equals_autodiff(x64, config):
     rng = np.random.default_rng(7)
-    params = lenet.init(jax.random.key(1), config, dtype=jnp.float64)
+    params = lenet.init(jax.random.key(1), dataclasses.replace(config, dtype=jnp.float64))
     # perturb the subsampling weights/biases so every term of eq 164 and 174 is exercised
     params = jax.tree.map(lambda a: a + 0.1 * jnp.asarray(rng.standard_normal(a.shape))
                           if a.ndim == 1 else a, params)
     batch = _batch(rng)
-    both = jax.jit(lambda p, b: (D.grad_lenet5(p, b, config),                # one compile
+    both = jax.jit(lambda p, b: (D.grad_lenet5(p, b, config=config),                # one compile
                                  jax.grad(functools.partial(lenet.loss, config=config))(p, b)))
     got, want = both(params, batch)
     chex.assert_trees_all_close(got, want, rtol=RTOL, atol=1e-13)
@@ -125,10 +126,11 @@ def test_full_hand_backward_lenet5_equals_autodiff(x64, config):
 
 def test_hand_gradient_matches_finite_differences(x64):
     rng = np.random.default_rng(8)
-    params = lenet.init(jax.random.key(2), dtype=jnp.float64)
+    config = dataclasses.replace(lenet.LENET5, dtype=jnp.float64)
+    params = lenet.init(jax.random.key(2), config)
     batch = _batch(rng, 2)
-    g = jax.jit(D.grad_lenet5)(params, batch)
-    loss = jax.jit(lenet.loss)
+    g = jax.jit(functools.partial(D.grad_lenet5, config=config))(params, batch)
+    loss = jax.jit(functools.partial(lenet.loss, config=config))
     eps = 1e-5  # central differences: truncation O(eps²), round-off O(1e-16·|J|/eps)
     for name, leaf, idx in [("S2", "w", (3,)), ("C3", "W", (7, 2, 1, 4)), ("C1", "b", (0,))]:
         def at(h):

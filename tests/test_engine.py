@@ -100,7 +100,7 @@ def test_gradient_descent_is_the_engine_with_the_whole_set_each_step():
 
 
 def test_chunk_runner_is_the_engine_with_clipping_in_the_chain():
-    from experiments._recurrent import adam_schedule, make_chunk_runner
+    from jaxnn_experiments._recurrent import adam_schedule, make_chunk_runner
 
     opt = adam_schedule(1e-2, 20, "cosine", clip_norm=0.5)
     sample = lambda k, d: _sample(d, None, k)  # noqa: E731

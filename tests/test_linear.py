@@ -1,5 +1,7 @@
 """Linear, logistic and softmax regression: closed forms vs autodiff, least squares, errors."""
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -22,6 +24,14 @@ def _data(n=23, d=4, c=3, seed=0):
     return x, y_reg, y_bin, y_cls
 
 
+REG, LOGISTIC, SOFTMAX = (linear.LinearConfig(4), linear.LinearConfig(4, kind="logistic"),
+                          linear.LinearConfig(4, 3, kind="softmax"))
+
+
+def _reg(reduction):
+    return linear.LinearConfig(4, reduction=reduction)
+
+
 def _random_params(d, n_out, seed=1):
     rng = np.random.default_rng(seed)
     return {"W": jnp.asarray(rng.normal(size=(n_out, d))), "b": jnp.asarray(rng.normal(size=(n_out,)))}
@@ -34,8 +44,9 @@ def _random_params(d, n_out, seed=1):
 def test_grad_linear_regression_matches_autodiff(x64, reduction):
     x, y, _, _ = _data()
     p = _random_params(4, 1)
-    auto = jax.grad(linear.regression_loss)(p, (x, y), reduction=reduction)
-    chex.assert_trees_all_close(dl.grad_linear_regression(p, (x, y), reduction), auto, rtol=1e-10, atol=0)
+    auto = jax.grad(linear.loss)(p, (x, y), config=_reg(reduction))
+    chex.assert_trees_all_close(dl.grad_linear_regression(p, (x, y), config=_reg(reduction)), auto,
+                                rtol=1e-10, atol=0)
 
 
 def test_eq78_factor_two(x64):
@@ -45,17 +56,18 @@ def test_eq78_factor_two(x64):
     X = np.asarray(linear.design_matrix(x))
     w_hat = np.concatenate([np.asarray(p["b"]), np.asarray(p["W"][0])])
     eq78 = X @ (X.T @ w_hat - y)
-    g = jax.grad(linear.regression_loss)(p, (x, y), reduction="sum")
+    g = jax.grad(linear.loss)(p, (x, y), config=_reg("sum"))
     np.testing.assert_allclose(np.concatenate([g["b"], g["W"][0]]), 2 * eq78, rtol=1e-10)
 
 
 def test_grad_logistic_matches_autodiff_and_finite_differences(x64):
     x, _, y, _ = _data()
     p = _random_params(4, 1)
-    closed = dl.grad_logistic(p, (x, y))
-    chex.assert_trees_all_close(closed, jax.grad(linear.logistic_loss)(p, (x, y)), rtol=1e-10, atol=0)
+    closed = dl.grad_logistic(p, (x, y), config=LOGISTIC)
+    chex.assert_trees_all_close(closed, jax.grad(linear.loss)(p, (x, y), config=LOGISTIC),
+                                rtol=1e-10, atol=0)
     flat, unravel = jax.flatten_util.ravel_pytree(p)
-    f = lambda v: linear.logistic_loss(unravel(v), (x, y))  # noqa: E731
+    f = lambda v: linear.loss(unravel(v), (x, y), config=LOGISTIC)  # noqa: E731
     h = 1e-6
     fd = np.array([(f(flat + h * e) - f(flat - h * e)) / (2 * h) for e in np.eye(flat.size)])
     np.testing.assert_allclose(jax.flatten_util.ravel_pytree(closed)[0], fd, rtol=1e-7, atol=1e-10)
@@ -64,8 +76,8 @@ def test_grad_logistic_matches_autodiff_and_finite_differences(x64):
 def test_grad_softmax_matches_autodiff(x64):
     x, _, _, y = _data()
     p = _random_params(4, 3)
-    chex.assert_trees_all_close(dl.grad_softmax(p, (x, y)), jax.grad(linear.softmax_loss)(p, (x, y)),
-                                rtol=1e-10, atol=0)
+    chex.assert_trees_all_close(dl.grad_softmax(p, (x, y), config=SOFTMAX),
+                                jax.grad(linear.loss)(p, (x, y), config=SOFTMAX), rtol=1e-10, atol=0)
 
 
 def test_softmax_apply_is_eq97(x64):
@@ -73,7 +85,7 @@ def test_softmax_apply_is_eq97(x64):
     p = _random_params(4, 3)
     z = np.asarray(x) @ np.asarray(p["W"]).T + np.asarray(p["b"])
     expected = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    np.testing.assert_allclose(linear.softmax_apply(p, x), expected, rtol=1e-12)
+    np.testing.assert_allclose(linear.apply(p, x, config=SOFTMAX), expected, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- least squares
@@ -87,7 +99,7 @@ def test_least_squares_is_eq79_and_zeroes_the_gradient(x64):
         p = linear.least_squares(x, y, method=method)
         np.testing.assert_allclose(p["b"], w_hat[:1], rtol=1e-10)
         np.testing.assert_allclose(p["W"][0], w_hat[1:], rtol=1e-10)
-        g = jax.grad(linear.regression_loss)(p, (x, y))
+        g = jax.grad(linear.loss)(p, (x, y), config=REG)
         assert max(float(jnp.max(jnp.abs(v))) for v in jax.tree.leaves(g)) < 1e-10
     np.testing.assert_array_equal(linear.design_matrix(x), X)
 
@@ -106,28 +118,32 @@ def test_singular_gram_raises_and_lstsq_gives_min_norm(x64):
 def test_gradient_descent_reaches_least_squares(x64):
     x, y, _, _ = _data()
     p_ls = linear.least_squares(x, y)
-    p_gd, losses, _ = linear.gradient_descent(linear.regression_loss, linear.init(None, 4, dtype=jnp.float64),
-                                           (x, y), steps=400, learning_rate=0.1)
+    reg64 = linear.LinearConfig(4, dtype=jnp.float64)
+    loss = functools.partial(linear.loss, config=reg64)
+    p_gd, losses, _ = linear.gradient_descent(loss, linear.init(None, reg64),
+                                              (x, y), steps=400, learning_rate=0.1)
     chex.assert_trees_all_close(p_gd, p_ls, rtol=1e-8, atol=1e-8)
     assert losses.shape == (400,) and np.all(np.diff(np.asarray(losses)) <= 1e-12)
     # eq 81 as printed (w + λ∇R) climbs the risk instead
     ascent = optax.sgd(-0.1)
-    _, up, _ = linear.gradient_descent(linear.regression_loss, linear.init(None, 4, dtype=jnp.float64),
-                                    (x, y), steps=20, optimizer=ascent)
+    _, up, _ = linear.gradient_descent(loss, linear.init(None, reg64),
+                                       (x, y), steps=20, optimizer=ascent)
     assert up[-1] > 100 * up[0]
 
 
 def test_logistic_and_softmax_gd_learn(key):
     x, _, yb, yc = _data(n=60)
     x = x.astype(np.float32)
-    p, _, _ = linear.gradient_descent(linear.logistic_loss, linear.init(key, 4), (x, yb), steps=300,
-                                   learning_rate=0.5)
-    assert np.mean((linear.logistic_apply(p, x) > 0.5) == yb) > 0.9
+    p, _, _ = linear.gradient_descent(functools.partial(linear.loss, config=LOGISTIC),
+                                      linear.init(key, LOGISTIC), (x, yb), steps=300,
+                                      learning_rate=0.5)
+    assert np.mean((linear.apply(p, x, config=LOGISTIC) > 0.5) == yb) > 0.9
     yc = np.argmax(x[:, :3], axis=1)  # a linearly separable 3-class rule
-    p, losses, _ = linear.gradient_descent(linear.softmax_loss, linear.init(key, 4, 3), (x, yc), steps=300,
-                                        learning_rate=1.0)
+    p, losses, _ = linear.gradient_descent(functools.partial(linear.loss, config=SOFTMAX),
+                                           linear.init(key, SOFTMAX), (x, yc), steps=300,
+                                           learning_rate=1.0)
     assert losses[-1] < 0.5 * losses[0]
-    assert np.mean(np.argmax(linear.softmax_apply(p, x), 1) == yc) > 0.9
+    assert np.mean(np.argmax(linear.apply(p, x, config=SOFTMAX), 1) == yc) > 0.9
 
 
 # --------------------------------------------------------------------------- jit == no-jit
@@ -139,7 +155,9 @@ def test_jit_matches_eager(model, n_out, ycol):
     x, y = data[0].astype(np.float32), data[ycol]
     y = y.astype(np.float32) if ycol < 3 else y.astype(np.int32)
     p = jax.tree.map(lambda a: a.astype(jnp.float32), _random_params(4, n_out))
-    apply, loss = getattr(linear, f"{model}_apply"), getattr(linear, f"{model}_loss")
+    config = linear.LinearConfig(4, n_out, kind=model)
+    apply = functools.partial(linear.apply, config=config)
+    loss = functools.partial(linear.loss, config=config)
     np.testing.assert_allclose(jax.jit(apply)(p, x), apply(p, x), rtol=1e-6)
     np.testing.assert_allclose(jax.jit(loss)(p, (x, y)), loss(p, (x, y)), rtol=1e-6)
 
@@ -149,24 +167,36 @@ def test_jit_matches_eager(model, n_out, ycol):
 
 def test_bad_inputs():
     x, y, yb, yc = _data()
-    p1, p3 = linear.init(None, 4), linear.init(None, 4, 3)
+    p1, p3 = linear.init(None, REG), linear.init(None, SOFTMAX)
     with pytest.raises(ShapeError, match=r"\(\*, 4\); got \(23, 5\)"):
-        linear.regression_apply(p1, np.ones((23, 5)))
+        linear.apply(p1, np.ones((23, 5)), config=REG)
     with pytest.raises(ShapeError, match="batch sizes differ"):
-        linear.regression_loss(p1, (x, y[:-1]))
+        linear.loss(p1, (x, y[:-1]), config=REG)
     with pytest.raises(JaxnnError, match=r"\[0, 3\); got \[3, "):
-        linear.softmax_loss(p3, (x, np.where(yc == 0, 3, yc)))
+        linear.loss(p3, (x, np.where(yc == 0, 3, yc)), config=SOFTMAX)
     with pytest.raises(JaxnnError, match=r"0 or 1; got \[2\.0, "):
-        linear.logistic_loss(p1, (x, np.where(yb == 0, 2.0, yb)))
+        linear.loss(p1, (x, np.where(yb == 0, 2.0, yb)), config=LOGISTIC)
     x_nan = x.copy()
     x_nan[3, 1] = np.nan
     with pytest.raises(JaxnnError, match="non-finite"):
-        linear.logistic_apply(p1, x_nan)
+        linear.apply(p1, x_nan, config=LOGISTIC)
     with pytest.raises(JaxnnError, match="non-finite"):
         linear.least_squares(x_nan, y)
     with pytest.raises(JaxnnError, match="'qr'"):
         linear.least_squares(x, y, method="qr")
     with pytest.raises(ShapeError, match=r"\(1, d\)"):
-        linear.logistic_apply(p3, x)
+        linear.apply(p3, x, config=LOGISTIC)
+    with pytest.raises(ShapeError, match=r"\(1, 5\)"):
+        linear.apply(p1, np.ones((23, 4)), config=linear.LinearConfig(5))
     with pytest.raises(JaxnnError, match="exactly one"):
-        linear.gradient_descent(linear.regression_loss, p1, (x, y), steps=3)
+        linear.gradient_descent(functools.partial(linear.loss, config=REG), p1, (x, y), steps=3)
+    with pytest.raises(JaxnnError, match=r"n_out .*got 3"):
+        linear.LinearConfig(4, 3, kind="logistic")
+    with pytest.raises(JaxnnError, match=r"n_out .*got 1"):
+        linear.LinearConfig(4, kind="softmax")
+    with pytest.raises(JaxnnError, match=r"kind .*'lasso'"):
+        linear.LinearConfig(4, kind="lasso")
+    with pytest.raises(JaxnnError, match=r"reduction.*'sum'.*'softmax'"):
+        linear.LinearConfig(4, 3, kind="softmax", reduction="sum")
+    with pytest.raises(JaxnnError, match=r"n_in .*got 0"):
+        linear.LinearConfig(0)

@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-from experiments._recurrent import adam_schedule
+from jaxnn_experiments._recurrent import adam_schedule
 from jaxnn import optim
 from jaxnn.errors import JaxnnError
 from jaxnn.train import make_train_step

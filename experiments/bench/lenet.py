@@ -12,6 +12,7 @@ SGD-with-momentum step (lr 0.01, 0.9) on a batch of 32×32 images.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -22,7 +23,6 @@ import optax
 from ._timing import (block, compile_seconds, interleaved_medians, missing_row,
                       torch_or_none)
 from jaxnn.models import lenet
-from jaxnn.nn.conv import lenet5_table
 
 MODEL = "lenet5"
 CONFIG = lenet.LeNetConfig(output="softmax")
@@ -46,7 +46,7 @@ def bench_jaxnn(batch: int, conv_method: str = "auto"):
     """(step closure, compile seconds) of one jaxnn training step."""
     from jaxnn.train import make_train_step
 
-    config = CONFIG._replace(conv_method=conv_method)
+    config = dataclasses.replace(CONFIG, conv_method=conv_method)
     params = lenet.init(jax.random.key(0), config)
     opt = optax.sgd(LR, momentum=MOMENTUM)
     step = make_train_step(functools.partial(lenet.loss, config=config), opt)
@@ -61,7 +61,7 @@ def bench_flax(batch: int):
     """(step closure, compile seconds) of the Flax NNX peer (split/merge inside one jit)."""
     from flax import nnx
 
-    mask = jnp.asarray(lenet5_table(), jnp.float32)[None, None]      # (1, 1, 6, 16) HWIO
+    mask = jnp.asarray(lenet.lenet5_table(), jnp.float32)[None, None]      # (1, 1, 6, 16) HWIO
 
     def act(z):
         return A * jnp.tanh(S * z)
@@ -121,7 +121,7 @@ def bench_flax(batch: int):
 def bench_torch(torch, batch: int):
     """(step closure, None) of the PyTorch peer (eager, SGD with momentum)."""
     F = torch.nn.functional
-    mask = torch.tensor(lenet5_table().T[:, :, None, None].astype(np.float32))   # (16, 6, 1, 1)
+    mask = torch.tensor(lenet.lenet5_table().T[:, :, None, None].astype(np.float32))   # (16, 6, 1, 1)
 
     class Subsample(torch.nn.Module):
         def __init__(self, maps):

@@ -23,6 +23,7 @@ FLOPs per step (the GFLOP/s column): forward 2·B·P, weight gradients 2·B·P, 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -57,43 +58,17 @@ def _data(sizes, batch, seed=0):
 # --------------------------------------------------------------------------- jaxnn
 
 
-def _jaxnn_loss():
-    try:
-        from jaxnn.models import mlp
-
-        return (lambda p, b: mlp.loss(p, b, activations="relu")), mlp.init, "models.mlp"
-    except ImportError:  # H3b's model not present: an equivalent local forward pass
-        from jaxnn.nn.layers import dense
-
-        def init(key, sizes):
-            keys = jax.random.split(key, len(sizes) - 1)
-            return {f"L{i}": {"W": jax.random.normal(k, (o, n)) * np.sqrt(2.0 / n),
-                              "b": jnp.zeros(o)}
-                    for i, (k, n, o) in enumerate(zip(keys, sizes[:-1], sizes[1:]))}
-
-        def loss(p, b):
-            h = b[0]
-            for i in range(len(p)):
-                h = dense(p[f"L{i}"], h)
-                h = jax.nn.relu(h) if i < len(p) - 1 else h
-            return optax.softmax_cross_entropy_with_integer_labels(h, b[1]).mean()
-
-        return loss, init, "local stand-in"
-
-
 def _jaxnn(sizes, batch) -> tuple[Callable[[], Any], float, str]:
+    from jaxnn.models import mlp
+    from jaxnn.optim import momentum
     from jaxnn.train import make_train_step
 
-    try:
-        from jaxnn.optim import momentum
-        opt = momentum(LR, RHO)
-    except ImportError:
-        opt = optax.sgd(LR, momentum=RHO)
-    loss, init, note = _jaxnn_loss()
-    params = init(jax.random.key(0), sizes)
+    opt = momentum(LR, RHO)
+    config = mlp.MLPConfig(tuple(sizes), activation="relu")
+    params = mlp.init(jax.random.key(0), config)
     state = [params, opt.init(params)]
     x, y = (jnp.asarray(a) for a in _data(sizes, batch))
-    step = make_train_step(loss, opt, donate=True)
+    step = make_train_step(functools.partial(mlp.loss, config=config), opt, donate=True)
     key = jax.random.key(1)
     cs = compile_seconds(step, *state, (x, y), key)
 
@@ -101,7 +76,7 @@ def _jaxnn(sizes, batch) -> tuple[Callable[[], Any], float, str]:
         state[0], state[1], loss_v, _ = step(state[0], state[1], (x, y), key)
         block(loss_v)
 
-    return run, cs, note
+    return run, cs, "models.mlp"
 
 
 # --------------------------------------------------------------------------- Flax NNX

@@ -55,9 +55,10 @@ def _mlp_jaxnn(sizes, x, y):
     from jaxnn.train import make_train_step
 
     opt = momentum(LR, RHO)
-    params = mlp.init(jax.random.key(0), sizes)
+    config = mlp.MLPConfig(tuple(sizes), activation="relu")
+    params = mlp.init(jax.random.key(0), config)
     state = opt.init(params)
-    step = make_train_step(lambda p, b: mlp.loss(p, b, activations="relu"), opt)
+    step = make_train_step(lambda p, b: mlp.loss(p, b, config=config), opt)
     batch, key = (jnp.asarray(x), jnp.asarray(y)), jax.random.key(1)
     cs, mb = compile_stats(step, params, state, batch, key)
     return (lambda: block(step(params, state, batch, key)[2])), cs, mb

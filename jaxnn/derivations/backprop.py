@@ -26,12 +26,9 @@ Only compared against ``jax.grad`` in the tests; never used by the layers below.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import jax
 import jax.numpy as jnp
 
-from jaxnn.errors import JaxnnError
 from jaxnn.models import mlp
 from jaxnn.nn import activations as act
 
@@ -63,36 +60,31 @@ def output_delta(z_out: Array, a_out: Array, y: Array, *, output: str, loss: str
     return act.get(output).prime(z_out) * r
 
 
-def backprop(params: mlp.Params, x: Array, y: Array, *, activations: str | Sequence[str],
-             output: str = "identity", loss: str = "cross_entropy",
-             l2: float = 0.0) -> mlp.Params:
+def backprop(params: mlp.Params, x: Array, y: Array, *, config: mlp.MLPConfig) -> mlp.Params:
     """Gradient of :func:`jaxnn.models.mlp.loss` by the δ-recursion of eq 132–141.
 
     Args:
-        params: ``{"W1": (n¹, n⁰), "b1": (n¹,), …}`` from :func:`jaxnn.models.mlp.init`.
+        params: ``{"layer1": {"W": (n¹, n⁰), "b": (n¹,)}, …}`` from :func:`jaxnn.models.mlp.init`.
         x: (B, n⁰) inputs.
         y: targets as in :func:`jaxnn.models.mlp.loss`.
-        activations: hidden activation name, or one per hidden layer.
-        output: output activation name.
-        loss: ``"cross_entropy"``, ``"bce"`` or ``"squared"``.
-        l2: λ ≥ 0 of the ½λ‖W‖²_F penalty.
+        config: :class:`jaxnn.models.mlp.MLPConfig` (activations, output, loss, λ = ``l2``;
+            no dropout: the gradient is that of ``mlp.loss`` with ``key=None``).
 
     Returns:
-        the same pytree as ``jax.grad(mlp.loss)(params, (x, y), ...)``: ∂J/∂W⁽ˡ⁾ (nˡ, nˡ⁻¹)
-        and ∂J/∂b⁽ˡ⁾ (nˡ,) for every layer.
+        the same pytree as ``jax.grad(mlp.loss)(params, (x, y), config=config)``: for every
+        layer l, ``{"W": ∂J/∂W⁽ˡ⁾ (nˡ, nˡ⁻¹), "b": ∂J/∂b⁽ˡ⁾ (nˡ,)}``.
     """
-    mlp.check_loss_args(loss, output)
-    if l2 < 0:
-        raise JaxnnError(f"l2 must be >= 0; got {l2!r}")
-    L = mlp.num_layers(params)
-    names = mlp.hidden_activations(activations, L - 1)
-    zs, as_ = mlp.forward(params, x, activations=activations, output=output)
-    delta = output_delta(zs[-1], as_[-1], y, output=output, loss=loss)
+    L = config.num_layers
+    names = config.hidden_activations
+    zs, as_ = mlp.forward(params, x, config=config)
+    delta = output_delta(zs[-1], as_[-1], y, output=config.output, loss=config.loss)
     grads: mlp.Params = {}
     for l in range(L, 0, -1):
-        W = params[f"W{l}"]
-        grads[f"W{l}"] = delta.T @ as_[l - 1] + l2 * W          # eq 136 summed over the batch
-        grads[f"b{l}"] = jnp.sum(delta, axis=0)                 # eq 137
+        W = params[mlp.layer_name(l)]["W"]
+        grads[mlp.layer_name(l)] = {
+            "W": delta.T @ as_[l - 1] + config.l2 * W,            # eq 136 summed over the batch
+            "b": jnp.sum(delta, axis=0),                           # eq 137
+        }
         if l > 1:
             delta = act.get(names[l - 2]).prime(zs[l - 2]) * (delta @ W)  # eq 141, batched
     return {k: grads[k] for k in params}

@@ -36,12 +36,6 @@ def rot180(a: jax.Array) -> jax.Array:
     return a[..., ::-1, ::-1]
 
 
-def _mask(W: jax.Array, table) -> jax.Array:
-    if table is None:
-        return jnp.ones((), W.dtype)
-    return table_mask(table, W.shape[1], W.shape[0], W.ndim - 2, W.dtype)
-
-
 def grad_filter(x_prev: jax.Array, delta: jax.Array, table=None) -> jax.Array:
     """∂J/∂W^(l,k,p) = rot180(X^(l−1,p) ⊗ rot180(δ^(l,k))), eq 168 (⊗ = narrow convolution).
 
@@ -56,7 +50,7 @@ def grad_filter(x_prev: jax.Array, delta: jax.Array, table=None) -> jax.Array:
     # batch as the contracted "channel" axis: (P, B, H, W) ⊗ (K, B, h, w) -> (P, K, u, v)
     g = conv(jnp.swapaxes(x_prev, 0, 1), rot180(jnp.swapaxes(delta, 0, 1)))
     g = rot180(jnp.swapaxes(g, 0, 1))
-    return g * _mask(g, table)
+    return g * table_mask(table, g.shape[1], g.shape[0], g.ndim - 2, g.dtype)
 
 
 def grad_bias(delta: jax.Array) -> jax.Array:
@@ -135,11 +129,12 @@ def error_through_conv(delta_next: jax.Array, W: jax.Array, table=None) -> jax.A
     Returns:
         (B, P, h+u−1, w+v−1).
     """
-    Wt = jnp.swapaxes(rot180(W * _mask(W, table)), 0, 1)      # (P, K, u, v)
+    mask = table_mask(table, W.shape[1], W.shape[0], W.ndim - 2, W.dtype)
+    Wt = jnp.swapaxes(rot180(W * mask), 0, 1)                  # (P, K, u, v)
     return conv(delta_next, Wt, padding="full")
 
 
-def grad_lenet5(params: dict, batch: tuple, config: lenet.LeNetConfig = lenet.LENET5) -> dict:
+def grad_lenet5(params: dict, batch: tuple, *, config: lenet.LeNetConfig) -> dict:
     """∂loss/∂params of :func:`jaxnn.models.lenet.loss` by hand: a full backward pass.
 
     Output head, then F6 (eq 161), C5 (a convolution to 1×1 maps, eq 168–169), S4 (eq 174–175
@@ -155,7 +150,7 @@ def grad_lenet5(params: dict, batch: tuple, config: lenet.LeNetConfig = lenet.LE
         get zeros: they are fixed).
     """
     x, y = batch
-    feats = lenet.features(params, x, config)
+    feats = lenet.features(params, x, config=config)
     f_prime = lenet.activation(config).prime
     scores = feats["output"]["z"]
     B, C = scores.shape

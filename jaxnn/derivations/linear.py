@@ -1,8 +1,8 @@
 """Closed-form gradients of the linear models, as ``jax.grad`` returns them.
 
-Each ``grad_<model>(params, batch, ...)`` returns the pytree ``{"W": (n_out, d), "b": (n_out,)}``
-of ``jax.grad(<model>_loss)(params, batch, ...)`` for the losses in :mod:`jaxnn.models.linear`
-and :mod:`jaxnn.models.svm` (batch means). With e = residual or error signal per sample, all of
+Each ``grad_<model>(params, batch, *, config)`` returns the pytree ``{"W": (n_out, d),
+"b": (n_out,)}`` of ``jax.grad(loss)(params, batch, config=config)`` for the losses in
+:mod:`jaxnn.models.linear` and :mod:`jaxnn.models.svm` (batch means). With e = residual or error signal per sample, all of
 them have the same shape, ∂J/∂W = eᵀx / N-style outer products and ∂J/∂b = Σ e / N:
 
 =========================  ===========================================================
@@ -38,60 +38,78 @@ def _outer(e: Array, x: Array) -> Params:
     return {"W": e.T @ x, "b": jnp.sum(e, axis=0)}
 
 
-def grad_linear_regression(params: Params, batch, reduction: str = "mean") -> Params:
-    """∂/∂(W, b) of :func:`jaxnn.models.linear.regression_loss` (eq 77–78, factor 2 restored).
+def grad_linear_regression(params: Params, batch, *, config: linear.LinearConfig) -> Params:
+    """∂/∂(W, b) of :func:`jaxnn.models.linear.loss` for ``kind="regression"`` (eq 77–78,
+    factor 2 restored).
 
-    **Arguments:** `params` ``{"W": (1, d), "b": (1,)}``; `batch` ``(x (N, d), y (N,))``;
-    `reduction` as in the loss.
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        batch: ``(x (N, d), y (N,))``.
+        config: :class:`jaxnn.models.linear.LinearConfig` (its ``reduction``).
 
-    **Returns:** ``{"W": (1, d), "b": (1,)}``.
+    Returns:
+        ``{"W": (1, d), "b": (1,)}``.
     """
     x, y = batch
-    linear.regression_loss(params, batch, reduction=reduction)  # validation
-    r = linear.regression_apply(params, x) - y  # (N,) residuals Xᵀŵ − y
-    scale = {"half_sum": 1.0, "sum": 2.0, "mean": 2.0 / x.shape[0]}[reduction]
+    linear.loss(params, batch, config=config)  # validation
+    r = linear.apply(params, x, config=config) - y  # (N,) residuals Xᵀŵ − y
+    scale = {"half_sum": 1.0, "sum": 2.0, "mean": 2.0 / x.shape[0]}[config.reduction]
     return _outer(scale * r[:, None], x)
 
 
-def grad_logistic(params: Params, batch) -> Params:
-    """∂/∂(W, b) of :func:`jaxnn.models.linear.logistic_loss`: (1/N) Σ (ŷᵢ − yᵢ) x̂ᵢ (eq 91).
+def grad_logistic(params: Params, batch, *, config: linear.LinearConfig) -> Params:
+    """∂/∂(W, b) of :func:`jaxnn.models.linear.loss` for ``kind="logistic"``:
+    (1/N) Σ (ŷᵢ − yᵢ) x̂ᵢ (eq 91).
 
-    **Arguments:** `params` ``{"W": (1, d), "b": (1,)}``; `batch` ``(x (N, d), y (N,) in {0, 1})``.
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        batch: ``(x (N, d), y (N,) in {0, 1})``.
+        config: :class:`jaxnn.models.linear.LinearConfig`.
 
-    **Returns:** ``{"W": (1, d), "b": (1,)}``.
+    Returns:
+        ``{"W": (1, d), "b": (1,)}``.
     """
     x, y = batch
-    linear.logistic_loss(params, batch)
+    linear.loss(params, batch, config=config)
     e = sigmoid(linear.score(params, x)) - y  # ŷ − y
     return _outer(e[:, None] / x.shape[0], x)
 
 
-def grad_softmax(params: Params, batch) -> Params:
-    """∂/∂(W, b) of :func:`jaxnn.models.linear.softmax_loss`: −(1/N) Σᵢ x̂ᵢ (1{yᵢ = c} − p_c) (eq 104).
+def grad_softmax(params: Params, batch, *, config: linear.LinearConfig) -> Params:
+    """∂/∂(W, b) of :func:`jaxnn.models.linear.loss` for ``kind="softmax"``:
+    −(1/N) Σᵢ x̂ᵢ (1{yᵢ = c} − p_c) (eq 104).
 
-    **Arguments:** `params` ``{"W": (C, d), "b": (C,)}``; `batch` ``(x (N, d), y (N,) int)``.
+    Args:
+        params: ``{"W": (C, d), "b": (C,)}``.
+        batch: ``(x (N, d), y (N,) int)``.
+        config: :class:`jaxnn.models.linear.LinearConfig`.
 
-    **Returns:** ``{"W": (C, d), "b": (C,)}``; row c is ∂J/∂w_c.
+    Returns:
+        ``{"W": (C, d), "b": (C,)}``; row c is ∂J/∂w_c.
     """
     x, y = batch
-    linear.softmax_loss(params, batch)
+    linear.loss(params, batch, config=config)
     p = softmax(linear.softmax_logits(params, x), axis=-1)  # (N, C)
     onehot = jax.nn.one_hot(y, p.shape[1], dtype=p.dtype)
     return _outer(-(onehot - p) / x.shape[0], x)
 
 
-def grad_hinge(params: Params, batch, lam: float = 0.0) -> Params:
+def grad_hinge(params: Params, batch, *, config: svm.SVMConfig) -> Params:
     """The subgradient ``jax.grad`` returns for :func:`jaxnn.models.svm.loss`.
 
     −(1/N) Σᵢ yᵢ 1{yᵢ f(xᵢ) < 1} x̂ᵢ from the hinge, plus λW from λ·½‖W‖² (not on b).
 
-    **Arguments:** `params` ``{"W": (1, d), "b": (1,)}``; `batch` ``(x (N, d), y (N,) in {−1, +1})``;
-    `lam` λ ≥ 0.
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        batch: ``(x (N, d), y (N,) in {−1, +1})``.
+        config: :class:`jaxnn.models.svm.SVMConfig` (λ = ``config.lam``).
 
-    **Returns:** ``{"W": (1, d), "b": (1,)}``.
+    Returns:
+        ``{"W": (1, d), "b": (1,)}``.
     """
     x, y = batch
-    svm.loss(params, batch, lam=lam)
+    svm.loss(params, batch, config=config)
+    lam = config.lam
     f = linear.score(params, x)
     active = (y * f < 1.0).astype(f.dtype)  # inside the margin or misclassified
     g = _outer((-y * active)[:, None] / x.shape[0], x)

@@ -4,7 +4,7 @@ Source: the lecture notes 《神经元》 (neuron and feed-forward networks), se
 logistic regression: P(C_k | x) = P(x | C_k)P(C_k) / Σ_j P(x | C_j)P(C_j) = exp(a_k) / Σ_j exp(a_j)
 with a_k = ln p(x | C_k)p(C_k) (:func:`log_joint`), simplified to a linear a_k(x) = w_kᵀx + w_k0
 for Gaussian classes with a shared covariance. Its discriminative counterpart is Qiu Xipeng,
-《神经网络与深度学习》 (2015), eq 93–104 (:func:`jaxnn.models.linear.softmax_loss`).
+《神经网络与深度学习》 (2015), eq 93–104 (:func:`jaxnn.models.linear.loss` with ``kind="softmax"``).
 
 Model: p(C_k) = π_k and p(x | C_k) = N(x; u_k, Σ) with Σ shared by all C classes. Bayes' rule
 
@@ -22,10 +22,14 @@ from the Gaussian log-densities directly, so the two routes can be compared nume
 This is linear discriminant analysis; scikit-learn's ``LinearDiscriminantAnalysis`` fits the
 same model (it divides the pooled covariance by N − C in some solvers, not N).
 
-Parameters: ``{"u": (C, d) class means, "Sigma": (d, d) shared covariance, "prior": (C,)}``.
+Parameters: ``{"u": (C, d) class means, "Sigma": (d, d) shared covariance, "prior": (C,)}``;
+the sizes and the ridge live in one frozen :class:`GenerativeConfig`.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -37,21 +41,53 @@ from jaxnn.errors import (
     check_finite,
     check_labels,
     check_ndim,
-    check_positive,
     check_same_leading,
     check_shape,
 )
+from jaxnn.models import _config as cfgcheck
 from jaxnn.models import linear
 
 Array = jax.Array
 Params = dict[str, Array]
 
 
-def _check_params(params: Params, x: Array | None = None) -> None:
+@dataclasses.dataclass(frozen=True)
+class GenerativeConfig:
+    """Static choices of the shared-covariance Gaussian class model (frozen, hashable).
+
+    Attributes:
+        n_in: d, the number of input features (integer ≥ 1).
+        num_classes: C ≥ 2.
+        ridge: ≥ 0 added to Σ's diagonal by :func:`fit` (default 0: the plain ML estimate).
+        dtype: floating dtype of :func:`init`'s parameters (stored as its name).
+    """
+
+    n_in: int
+    num_classes: int
+    ridge: float = 0.0
+    dtype: Any = "float32"
+
+    def __post_init__(self):
+        cfgcheck.int_field(self, "n_in")
+        cfgcheck.int_field(self, "num_classes", minimum=2)
+        cfgcheck.float_field(self, "ridge", lo=0.0)
+        cfgcheck.dtype_field(self, "dtype")
+
+    @property
+    def softmax_config(self) -> linear.LinearConfig:
+        """The softmax-regression config of :func:`to_linear`'s parameters."""
+        return linear.LinearConfig(self.n_in, self.num_classes, kind="softmax", dtype=self.dtype)
+
+
+def _check_params(params: Params, x: Array | None = None,
+                  config: GenerativeConfig | None = None) -> None:
     if not isinstance(params, dict) or set(params) != {"u", "Sigma", "prior"}:
         raise JaxnnError(f"params must be {{'u', 'Sigma', 'prior'}}; got keys {sorted(params)}")
     check_ndim(params["u"], 2, "params['u']")
     c, d = params["u"].shape
+    if config is not None and (c, d) != (config.num_classes, config.n_in):
+        raise JaxnnError(f"params['u'] must have shape ({config.num_classes}, {config.n_in}) "
+                         f"for {config}; got {(c, d)}")
     check_shape(params["Sigma"], (d, d), "params['Sigma']")
     check_shape(params["prior"], (c,), "params['prior']")
     if x is not None:
@@ -60,26 +96,43 @@ def _check_params(params: Params, x: Array | None = None) -> None:
         check_finite(x, "x")
 
 
-def fit(x: Array, y: Array, num_classes: int, *, ridge: float = 0.0) -> Params:
+def init(key: Array | None, config: GenerativeConfig) -> Params:
+    """A neutral start: u_k = 0, Σ = I, p(C_k) = 1/C (every posterior uniform).
+
+    Args:
+        key: unused (kept for the common ``init(key, config)`` contract).
+        config: :class:`GenerativeConfig`.
+
+    Returns:
+        ``{"u": (C, d) zeros, "Sigma": (d, d) identity, "prior": (C,) of 1/C}``.
+    """
+    del key
+    c, d, dtype = config.num_classes, config.n_in, config.dtype
+    return {"u": jnp.zeros((c, d), dtype), "Sigma": jnp.eye(d, dtype=dtype),
+            "prior": jnp.full((c,), 1.0 / c, dtype)}
+
+
+def fit(x: Array, y: Array, *, config: GenerativeConfig) -> Params:
     """Maximum-likelihood estimates of the shared-covariance Gaussian class model.
 
     u_k = mean of the class-k rows; Σ = (1/N) Σᵢ (xᵢ − u_{yᵢ})(xᵢ − u_{yᵢ})ᵀ (+ ridge·I);
     p(C_k) = N_k / N.
 
-    **Arguments:**
+    Args:
+        x: (N, d) float, d = ``config.n_in``.
+        y: (N,) int labels in [0, C); every class must occur.
+        config: :class:`GenerativeConfig` (C = ``num_classes``, ``ridge``).
 
-    - `x`: (N, d) float; `y`: (N,) int labels in [0, C); every class must occur.
-    - `num_classes`: C.
-    - `ridge`: ≥ 0 added to Σ's diagonal (default 0: the plain ML estimate).
+    Returns:
+        ``{"u": (C, d), "Sigma": (d, d), "prior": (C,)}`` in the dtype of ``x``.
 
-    **Returns:** ``{"u": (C, d), "Sigma": (d, d), "prior": (C,)}`` in the dtype of ``x``.
-
-    **Raises:** :class:`JaxnnError` for a class without samples, for a singular Σ (naming its
-    rank and condition number), bad labels, shapes or non-finite values.
+    Raises:
+        JaxnnError: for a class without samples, for a singular Σ (naming its rank and
+            condition number), bad labels, shapes or non-finite values.
     """
-    check_positive(num_classes, "num_classes")
-    check_positive(ridge, "ridge", strict=False)
+    num_classes, ridge = config.num_classes, config.ridge
     check_ndim(x, 2, "x")
+    check_shape(x, (None, config.n_in), "x")
     check_ndim(y, 1, "y")
     check_same_leading({"x": x, "y": y})
     check_finite(x, "x")
@@ -112,9 +165,12 @@ def _moments(x, y, n_k, ridge):
 def to_linear(params: Params) -> Params:
     """The softmax-regression form: W_k = Σ⁻¹u_k, b_k = −½u_kᵀΣ⁻¹u_k + ln p(C_k).
 
-    **Arguments:** `params` ``{"u": (C, d), "Sigma": (d, d), "prior": (C,)}``.
+    Args:
+        params: ``{"u": (C, d), "Sigma": (d, d), "prior": (C,)}``.
 
-    **Returns:** ``{"W": (C, d), "b": (C,)}`` for :func:`jaxnn.models.linear.softmax_apply`.
+    Returns:
+        ``{"W": (C, d), "b": (C,)}`` for :func:`jaxnn.models.linear.apply` with
+        ``config=GenerativeConfig.softmax_config``.
     """
     _check_params(params)
     return _to_linear(params)
@@ -129,15 +185,34 @@ def _to_linear(params):
     return {"W": w, "b": b}
 
 
-def apply(params: Params, x: Array, *, key=None, train=False) -> Array:
-    """Posterior p(C_k | x) through the linear-softmax form. (B, d) -> (B, C); `key`, `train` unused."""
-    _check_params(params, x)
-    return linear.softmax_apply(to_linear(params), x)
+def apply(params: Params, x: Array, *, config: GenerativeConfig, key: Array | None = None,
+          train: bool = False) -> Array:
+    """Posterior p(C_k | x) through the linear-softmax form.
+
+    Args:
+        params: as :func:`fit` returns.
+        x: (B, d) float.
+        config: :class:`GenerativeConfig`.
+        key, train: unused (kept for the shared model contract).
+
+    Returns:
+        (B, C) posteriors, rows summing to 1.
+    """
+    _check_params(params, x, config)
+    return linear.apply(to_linear(params), x, config=config.softmax_config)
 
 
 def log_joint(params: Params, x: Array) -> Array:
     """The notes' a_k = ln p(x | C_k)p(C_k) = ln N(x; u_k, Σ) + ln p(C_k), straight from the
-    Gaussian density (Cholesky factor of Σ, no cancellation used): (B, d) -> (B, C)."""
+    Gaussian density (Cholesky factor of Σ, no cancellation used).
+
+    Args:
+        params: as :func:`fit` returns.
+        x: (B, d) float.
+
+    Returns:
+        (B, C) log joint densities.
+    """
     _check_params(params, x)
     return _log_joint(params, x)
 
@@ -158,22 +233,31 @@ def bayes_posterior(params: Params, x: Array) -> Array:
     """Bayes' rule from the Gaussian densities, p(x|C_k)p(C_k) / Σ_j p(x|C_j)p(C_j), evaluated in
     the log domain (ln-densities normalised with logsumexp, so far-out points do not give 0/0).
 
-    **Arguments:** `params` as :func:`fit` returns; `x` (B, d) float.
+    Args:
+        params: as :func:`fit` returns.
+        x: (B, d) float.
 
-    **Returns:** (B, C) posteriors, rows summing to 1.
+    Returns:
+        (B, C) posteriors, rows summing to 1.
     """
     lj = log_joint(params, x)
     return jnp.exp(lj - logsumexp(lj, axis=1, keepdims=True))
 
 
-def loss(params: Params, batch) -> Array:
+def loss(params: Params, batch, *, config: GenerativeConfig, key: Array | None = None) -> Array:
     """Negative mean joint log-likelihood −(1/N) Σᵢ ln p(xᵢ, C_{yᵢ}); :func:`fit` minimises it.
 
-    **Arguments:** `params` as :func:`fit` returns; `batch` ``(x (N, d), y (N,) int in [0, C))``.
+    Args:
+        params: as :func:`fit` returns.
+        batch: ``(x (N, d), y (N,) int in [0, C))``.
+        config: :class:`GenerativeConfig`.
+        key: unused.
 
-    **Returns:** scalar.
+    Returns:
+        scalar.
     """
     x, y = batch
+    _check_params(params, x, config)
     check_ndim(y, 1, "y")
     check_same_leading({"x": x, "y": y})
     check_labels(y, params["u"].shape[0], "y")

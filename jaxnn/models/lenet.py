@@ -29,11 +29,13 @@ The RBF loss is the paper's MAP criterion (eq 9 of the paper),
 "rubbish" class whose score is fixed at −j.
 
 The modern variant (:data:`MODERN`) swaps in ReLU, 2×2 max pooling, full C3 connections and
-a softmax output. Inputs are (B, 32, 32) or (B, 1, 32, 32).
+a softmax output. Inputs are (B, 32, 32) or (B, 1, 32, 32). Every static choice lives in one
+frozen, hashable :class:`LeNetConfig` (change one with ``dataclasses.replace``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any, NamedTuple
 
@@ -41,25 +43,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import ShapeError, check_choice
+from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import activations, losses
-from jaxnn.nn.conv import conv, init_conv, lenet5_table
+from jaxnn.nn.conv import METHODS, conv, init_conv
+from jaxnn.nn.layers import dense
 from jaxnn.nn.pooling import init_subsample, pool, subsample
 
 
-class LeNetConfig(NamedTuple):
-    """Static choices of a LeNet-5 (hashable: pass it as a keyword, it is never traced).
+@dataclasses.dataclass(frozen=True)
+class LeNetConfig:
+    """Static choices of a LeNet-5 (frozen and hashable: a ``jit`` static argument, never traced).
 
-    activation: "scaled_tanh" (paper), or any name of :mod:`jaxnn.nn.activations`.
-    A, S:       scaled tanh A·tanh(S·a) (paper: 1.7159, 2/3).
-    pooling:    "subsample" (trainable, eq 155), "max" or "avg" (plain pooling, no params).
-    down:       down() of the trainable subsampling: "avg" (notes) or "sum" (paper).
-    table:      C3 connections: "lenet5" (the 6×16 table) or "full".
-    output:     "rbf" (paper) or "softmax".
-    map_j:      the constant j of the paper's MAP loss (RBF head only).
-    num_classes: 10.
-    conv_method: how C1, C3, C5 are computed: "auto", "xla" or "toeplitz" (see
-                :func:`jaxnn.nn.conv.conv`; the numbers agree up to float rounding).
+    Attributes:
+        activation: "scaled_tanh" (paper), or any name of :mod:`jaxnn.nn.activations`.
+        A, S: scaled tanh A·tanh(S·a) (paper: 1.7159, 2/3).
+        pooling: "subsample" (trainable, eq 155), "max" or "avg" (plain pooling, no params).
+        down: down() of the trainable subsampling: "avg" (notes) or "sum" (paper).
+        table: C3 connections: "lenet5" (the 6×16 table) or "full".
+        output: "rbf" (paper) or "softmax".
+        map_j: the constant j of the paper's MAP loss (RBF head only).
+        num_classes: 10 (the RBF head has exactly 10 digit bitmaps).
+        conv_method: how C1, C3, C5 are computed: "auto", "xla" or "toeplitz" (see
+            :func:`jaxnn.nn.conv.conv`; the numbers agree up to float rounding).
+        scale: weights start uniform in ±scale/F_in (LeCun et al. 1998: 2.4); None = Glorot
+            uniform.
+        dtype: floating dtype of the parameters (stored as its name).
     """
 
     activation: str = "scaled_tanh"
@@ -72,6 +81,26 @@ class LeNetConfig(NamedTuple):
     map_j: float = 1.0
     num_classes: int = 10
     conv_method: str = "auto"
+    scale: float | None = 2.4
+    dtype: Any = "float32"
+
+    def __post_init__(self):
+        cfgcheck.choice_field(self, "activation", ("scaled_tanh",) + activations.NAMES)
+        cfgcheck.float_field(self, "A", lo=0.0, lo_open=True)
+        cfgcheck.float_field(self, "S", lo=0.0, lo_open=True)
+        cfgcheck.choice_field(self, "pooling", ("subsample", "max", "avg"))
+        cfgcheck.choice_field(self, "down", ("avg", "sum"))
+        cfgcheck.choice_field(self, "table", ("lenet5", "full"))
+        cfgcheck.choice_field(self, "output", ("rbf", "softmax"))
+        cfgcheck.float_field(self, "map_j")
+        cfgcheck.int_field(self, "num_classes", minimum=1)
+        if self.output == "rbf" and self.num_classes != 10:
+            raise JaxnnError(f"the RBF head has 10 digit bitmaps; got LeNetConfig.num_classes="
+                             f"{self.num_classes}")
+        cfgcheck.choice_field(self, "conv_method", METHODS)
+        if self.scale is not None:
+            cfgcheck.float_field(self, "scale", lo=0.0, lo_open=True)
+        cfgcheck.dtype_field(self, "dtype")
 
 
 LENET5 = LeNetConfig()
@@ -104,8 +133,32 @@ def rbf_codes() -> np.ndarray:
     return np.array([[1.0 if c == "X" else -1.0 for r in rows for c in r[d]] for d in range(10)])
 
 
-def activation(config: LeNetConfig = LENET5) -> activations.Activation:
-    """The hidden units' f and its closed-form f′ (scaled tanh: A·S·(1 − tanh²(S·a)))."""
+def lenet5_table() -> np.ndarray:
+    """LeNet-5's C3 connection table (LeCun et al. 1998, table 1), shape (6, 16) bool.
+
+    Built from the rule the notes state in words (Qiu Xipeng, 《神经网络与深度学习》 (2015),
+    LeNet-5 slides): C3 maps 0–5 read every 3 consecutive S2 maps, maps 6–11 every 4
+    consecutive maps, maps 12–14 three non-consecutive sets of 4, map 15 all six (wrapping
+    around modulo 6). 60 connected filters in all.
+    """
+    cols = [[(k + i) % 6 for i in range(3)] for k in range(6)]
+    cols += [[(k + i) % 6 for i in range(4)] for k in range(6)]
+    cols += [[0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], list(range(6))]
+    t = np.zeros((6, 16), bool)
+    for k, rows in enumerate(cols):
+        t[rows, k] = True
+    return t
+
+
+def activation(config: LeNetConfig) -> activations.Activation:
+    """The hidden units' f and its closed-form f′ (scaled tanh: A·S·(1 − tanh²(S·a))).
+
+    Args:
+        config: :class:`LeNetConfig` (``activation``, ``A``, ``S``).
+
+    Returns:
+        :class:`jaxnn.nn.activations.Activation` with elementwise ``fn`` and ``prime``.
+    """
     if config.activation != "scaled_tanh":
         return activations.get(config.activation)
     A, S = config.A, config.S
@@ -113,23 +166,23 @@ def activation(config: LeNetConfig = LENET5) -> activations.Activation:
                                    lambda a: A * S * activations.tanh_prime(S * a))
 
 
-def c3_table(config: LeNetConfig = LENET5) -> np.ndarray | None:
-    """C3's (6, 16) connection table, or None for full connections."""
-    check_choice(config.table, ("lenet5", "full"), "C3 table")
+def c3_table(config: LeNetConfig) -> np.ndarray | None:
+    """C3's (6, 16) bool connection table (:func:`lenet5_table`), or None for full connections."""
     return lenet5_table() if config.table == "lenet5" else None
 
 
-@functools.partial(jax.jit, static_argnames=("config", "scale", "dtype"))
-def init(key: jax.Array, config: LeNetConfig = LENET5, *, scale: float | None = 2.4,
-         dtype: Any = jnp.float32) -> dict:
+@functools.partial(jax.jit, static_argnames=("config",))
+def init(key: jax.Array, config: LeNetConfig) -> dict:
     """Parameters of LeNet-5.
 
-    Jitted (one compilation instead of one per eager op). Weights are uniform in ±scale/F_in with LeCun et al. (1998)'s scale 2.4 (F_in = fan-in of
-    the unit); ``scale=None`` uses Glorot uniform. Biases start at 0; subsampling weights start
-    at 1/|R| for ``down="sum"`` and 1 for "avg" (so S2 starts as the 2×2 average).
+    Jitted (one compilation instead of one per eager op). Weights are uniform in
+    ±``config.scale``/F_in with LeCun et al. (1998)'s scale 2.4 (F_in = fan-in of the unit);
+    ``scale=None`` uses Glorot uniform. Biases start at 0; subsampling weights start at 1/|R|
+    for ``down="sum"`` and 1 for "avg" (so S2 starts as the 2×2 average).
 
     Args:
-        key: PRNG key. config: :class:`LeNetConfig`. scale: init scale. dtype: float dtype.
+        key: PRNG key (split into 7: six layers and the softmax head).
+        config: :class:`LeNetConfig` (also gives ``scale`` and ``dtype``).
 
     Returns:
         {"C1": {"W": (6,1,5,5), "b": (6,)}, "S2": {"w": (6,), "b": (6,)} (or {} for plain
@@ -137,8 +190,7 @@ def init(key: jax.Array, config: LeNetConfig = LENET5, *, scale: float | None = 
         "C5": {"W": (120,16,5,5), "b": (120,)}, "F6": {"W": (84,120), "b": (84,)},
         "output": {"centres": (10, 84)} (RBF) or {"W": (C, 84), "b": (C,)} (softmax)}.
     """
-    check_choice(config.pooling, ("subsample", "max", "avg"), "pooling")
-    check_choice(config.output, ("rbf", "softmax"), "output layer")
+    scale, dtype = config.scale, config.dtype
     keys = jax.random.split(key, len(LAYERS) + 1)
     params: dict = {}
     maps_in = 1
@@ -155,9 +207,6 @@ def init(key: jax.Array, config: LeNetConfig = LENET5, *, scale: float | None = 
             params[name] = init_conv(k, maps_in, n, (), scale=scale, dtype=dtype)
         maps_in = n
     if config.output == "rbf":
-        if config.num_classes != 10:
-            raise ShapeError(f"the RBF head has 10 digit bitmaps; got num_classes="
-                             f"{config.num_classes}")
         params["output"] = {"centres": jnp.asarray(rbf_codes(), dtype)}
     else:
         params["output"] = init_conv(keys[-1], maps_in, config.num_classes, (), scale=scale,
@@ -173,11 +222,12 @@ def _as_images(x: jax.Array) -> jax.Array:
     return x.reshape((shape[0], 1, INPUT_SIZE, INPUT_SIZE))
 
 
-def features(params: dict, x: jax.Array, config: LeNetConfig = LENET5) -> dict:
+def features(params: dict, x: jax.Array, *, config: LeNetConfig) -> dict:
     """Every layer's pre-activation ``z`` and activation ``a`` (for plots and hand backprop).
 
     Args:
-        params: from :func:`init`. x: (B, 32, 32) or (B, 1, 32, 32) float images.
+        params: from :func:`init`.
+        x: (B, 32, 32) or (B, 1, 32, 32) float images.
         config: :class:`LeNetConfig`.
 
     Returns:
@@ -206,7 +256,7 @@ def features(params: dict, x: jax.Array, config: LeNetConfig = LENET5) -> dict:
         elif kind == "pool":
             z = a = pool(a, size, kind=config.pooling, channels_last=True)
         else:
-            z = a @ p["W"].T + p["b"][None, :]
+            z = dense(p, a)
             a = f(z)
         out[name] = {"z": nchw(z), "a": nchw(a)}
     head = params["output"]
@@ -214,34 +264,37 @@ def features(params: dict, x: jax.Array, config: LeNetConfig = LENET5) -> dict:
         c = jax.lax.stop_gradient(head["centres"])
         scores = -jnp.sum((a[:, None, :] - c[None, :, :]) ** 2, axis=-1)
     else:
-        scores = a @ head["W"].T + head["b"][None, :]
+        scores = dense(head, a)
     out["output"] = {"z": scores}
     return out
 
 
-def apply(params: dict, x: jax.Array, *, key: jax.Array | None = None, train: bool = False,
-          config: LeNetConfig = LENET5) -> jax.Array:
+def apply(params: dict, x: jax.Array, *, config: LeNetConfig, key: jax.Array | None = None,
+          train: bool = False) -> jax.Array:
     """Class scores of LeNet-5, (B, C): −RBF penalties (paper) or softmax logits.
 
     Args:
-        params: from :func:`init`. x: (B, 32, 32) or (B, 1, 32, 32) float images.
-        key, train: unused (no dropout in LeNet-5); kept for the shared model contract.
+        params: from :func:`init`.
+        x: (B, 32, 32) or (B, 1, 32, 32) float images.
         config: :class:`LeNetConfig`.
+        key, train: unused (no dropout in LeNet-5); kept for the shared model contract.
 
     Returns:
         (B, C) float scores; ``argmax`` over the last axis is the predicted class.
     """
     del key, train
-    return features(params, x, config)["output"]["z"]
+    return features(params, x, config=config)["output"]["z"]
 
 
-def loss(params: dict, batch: tuple, *, key: jax.Array | None = None,
-         config: LeNetConfig = LENET5) -> jax.Array:
+def loss(params: dict, batch: tuple, *, config: LeNetConfig,
+         key: jax.Array | None = None) -> jax.Array:
     """Mean loss over the batch: the paper's MAP criterion (RBF) or softmax cross-entropy.
 
     Args:
-        params: from :func:`init`. batch: (x (B, 32, 32) or (B, 1, 32, 32), y (B,) int labels).
-        key: unused. config: :class:`LeNetConfig`.
+        params: from :func:`init`.
+        batch: (x (B, 32, 32) or (B, 1, 32, 32) float images, y (B,) int labels).
+        config: :class:`LeNetConfig`.
+        key: unused (no dropout).
 
     Returns:
         scalar. For RBF: mean of ``y_D + log(e^{−j} + Σ_i e^{−y_i})``.
@@ -265,15 +318,23 @@ class LayerCount(NamedTuple):
     trainable: bool
 
 
-def layer_counts(params: dict, config: LeNetConfig = LENET5) -> list[LayerCount]:
+def layer_counts(params: dict, *, config: LeNetConfig) -> list[LayerCount]:
     """Trainable parameters and connections of every layer, from shapes and geometry.
 
     A connection is one input (or the bias) of one unit; a conv unit of output map k has
     (number of input maps feeding k)·(filter size) + 1, a subsampling unit |R| + 1, a max/avg
     pooling unit |R|, a dense unit n_in + 1, an RBF unit n_in. The RBF centres are fixed
     (``trainable=False``).
+
+    Args:
+        params: from :func:`init`.
+        config: :class:`LeNetConfig`.
+
+    Returns:
+        seven :class:`LayerCount` rows (C1 … F6, output).
     """
-    shapes = jax.eval_shape(lambda p: features(p, jnp.zeros((1, 1, 32, 32)), config), params)
+    shapes = jax.eval_shape(lambda p: features(p, jnp.zeros((1, 1, 32, 32)), config=config),
+                            params)
     rows = []
     for name, kind, n, size in LAYERS:
         p, units = params[name], int(np.prod(shapes[name]["z"].shape[2:]))
@@ -298,15 +359,23 @@ def layer_counts(params: dict, config: LeNetConfig = LENET5) -> list[LayerCount]
     return rows
 
 
-def summary(params: dict, config: LeNetConfig = LENET5) -> str:
-    """Per-layer table (maps, parameters, connections) as text; also printed."""
+def summary(params: dict, *, config: LeNetConfig) -> str:
+    """Per-layer table (maps, parameters, connections) as text; also printed.
+
+    Args:
+        params: from :func:`init`.
+        config: :class:`LeNetConfig`.
+
+    Returns:
+        the table as one string.
+    """
     lines = [f"{'layer':<7}{'output':>16}{'params':>10}{'connections':>13}",
              "-" * 46]
-    for r in layer_counts(params, config):
+    for r in layer_counts(params, config=config):
         shape = "×".join(map(str, r.shape))
         note = "" if r.trainable else "  (fixed)"
         lines.append(f"{r.name:<7}{shape:>16}{r.params:>10,}{r.connections:>13,}{note}")
-    total = sum(r.params for r in layer_counts(params, config) if r.trainable)
+    total = sum(r.params for r in layer_counts(params, config=config) if r.trainable)
     lines.append(f"trainable parameters: {total:,}")
     text = "\n".join(lines)
     print(text)

@@ -8,8 +8,10 @@ into weight and bias)::
 
     params = {"W": (n_out, n_in), "b": (n_out,)},    z = x @ W.T + b   for x: (B, n_in)
 
-with n_out = 1 for linear and logistic regression (their ``apply`` returns (B,)) and n_out = C
-for softmax regression. Qiu's softmax weight W = [w₁ … w_C] (eq 97) is (d, C) with z = Wᵀx;
+(:func:`jaxnn.nn.layers.dense`) with n_out = 1 for linear and logistic regression (their
+``apply`` returns (B,)) and n_out = C for softmax regression. Which of the three a model is,
+and its sizes, live in one frozen :class:`LinearConfig` (``kind``); :func:`init`,
+:func:`apply` and :func:`loss` dispatch on it. Qiu's softmax weight W = [w₁ … w_C] (eq 97) is (d, C) with z = Wᵀx;
 ours is its transpose, row c = w_c, as in the neuron notes' y = softmax(Wx + b). :func:`init` starts at zero, as the notes do (w₀ = 0, eq 81 and 92).
 
 **Column samples vs row batches.** The notes stack N samples as *columns* of the augmented
@@ -35,6 +37,7 @@ The losses are batch means (empirical risk, eq 47), so learning rates do not sca
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
@@ -56,32 +59,74 @@ from jaxnn.errors import (
     check_same_leading,
     check_shape,
 )
+from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import losses
 from jaxnn.nn.activations import sigmoid, softmax
+from jaxnn.nn.layers import dense
 
 Array = jax.Array
 Params = dict[str, Array]
 Batch = tuple[Array, Array]
 
+#: The three linear models: linear regression (eq 70–81), logistic (eq 82–92), softmax (93–104).
+KINDS: tuple[str, ...] = ("regression", "logistic", "softmax")
+#: Reductions of the regression loss (:func:`loss`).
+REDUCTIONS: tuple[str, ...] = ("mean", "sum", "half_sum")
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearConfig:
+    """Static choices of a linear model (frozen, hashable).
+
+    Attributes:
+        n_in: d, the number of input features (integer ≥ 1).
+        n_out: 1 for ``"regression"`` and ``"logistic"``, C ≥ 2 classes for ``"softmax"``.
+        kind: ``"regression"``, ``"logistic"`` or ``"softmax"``.
+        reduction: of the regression loss: ``"mean"`` (MSE, the empirical risk eq 47),
+            ``"sum"`` (the notes' R = ‖Xᵀŵ − y‖², eq 75) or ``"half_sum"`` (½‖Xᵀŵ − y‖²,
+            whose gradient is eq 78). The other kinds are batch means: only ``"mean"``.
+        dtype: floating dtype of :func:`init`'s parameters (stored as its name).
+    """
+
+    n_in: int
+    n_out: int = 1
+    kind: str = "regression"
+    reduction: str = "mean"
+    dtype: Any = "float32"
+
+    def __post_init__(self):
+        cfgcheck.int_field(self, "n_in")
+        cfgcheck.int_field(self, "n_out")
+        cfgcheck.choice_field(self, "kind", KINDS)
+        if self.kind == "softmax" and self.n_out < 2:
+            raise JaxnnError(f"LinearConfig.n_out must be the number of classes C >= 2 for "
+                             f"kind='softmax'; got {self.n_out}")
+        if self.kind != "softmax" and self.n_out != 1:
+            raise JaxnnError(f"LinearConfig.n_out must be 1 for kind={self.kind!r}; got "
+                             f"{self.n_out}")
+        cfgcheck.choice_field(self, "reduction", REDUCTIONS)
+        if self.kind != "regression" and self.reduction != "mean":
+            raise JaxnnError(f"LinearConfig.reduction applies to kind='regression' only; got "
+                             f"reduction={self.reduction!r} for kind={self.kind!r}")
+        cfgcheck.dtype_field(self, "dtype")
+
 
 # --------------------------------------------------------------------------- shared affine map
 
 
-def init(key: Array | None, n_in: int, n_out: int = 1, *, dtype=jnp.float32) -> Params:
+def init(key: Array | None, config: LinearConfig) -> Params:
     """Zero start w₀ = 0 (Qiu eq 81, 92); the losses here are convex, so zero is a fine start.
 
-    **Arguments:**
+    Args:
+        key: unused (kept for the common ``init(key, config)`` contract).
+        config: :class:`LinearConfig` (``n_in``, ``n_out``, ``dtype``).
 
-    - `key`: unused (kept for the common ``init(key, ...)`` contract).
-    - `n_in`: int d, number of input features.
-    - `n_out`: int, 1 for linear/logistic regression and the SVM neuron, C for softmax.
-    - `dtype`: floating dtype of the parameters.
-
-    **Returns:** ``{"W": (n_out, n_in) zeros, "b": (n_out,) zeros}``.
+    Returns:
+        ``{"W": (n_out, n_in) zeros, "b": (n_out,) zeros}``.
     """
-    check_positive(n_in, "n_in")
-    check_positive(n_out, "n_out")
-    return {"W": jnp.zeros((int(n_out), int(n_in)), dtype), "b": jnp.zeros((int(n_out),), dtype)}
+    del key
+    n_out, n_in, dtype = config.n_out, config.n_in, config.dtype
+    return {"W": jnp.zeros((n_out, n_in), dtype), "b": jnp.zeros((n_out,), dtype)}
 
 
 def check_input(params: Params, x: Array, *, one_output: bool = False) -> None:
@@ -98,26 +143,55 @@ def check_input(params: Params, x: Array, *, one_output: bool = False) -> None:
     check_finite(x, "x")
 
 
+def _check_config(params: Params, x: Array, config: LinearConfig) -> None:
+    check_input(params, x, one_output=config.kind != "softmax")
+    if tuple(params["W"].shape) != (config.n_out, config.n_in):
+        raise ShapeError(f"params['W'] must have shape ({config.n_out}, {config.n_in}) for "
+                         f"{config}; got {tuple(params['W'].shape)}")
+
+
 def affine(params: Params, x: Array) -> Array:
     """z = x @ Wᵀ + b, the notes' wᵀx + b (eq 70) for a batch of row samples.
 
-    **Arguments:** `params`: ``{"W": (n_out, d), "b": (n_out,)}``; `x`: (B, d) float.
+    Args:
+        params: ``{"W": (n_out, d), "b": (n_out,)}``.
+        x: (B, d) float.
 
-    **Returns:** (B, n_out) in the dtype of ``x @ W.T``.
+    Returns:
+        (B, n_out) in the dtype of ``x @ W.T``.
     """
     check_input(params, x)
-    return _affine(params["W"], params["b"], x)
+    return _affine(params, x)
 
 
-@jax.jit
-def _affine(W: Array, b: Array, x: Array) -> Array:
-    return x @ W.T + b[None, :]
+_affine = jax.jit(dense)
 
 
 def score(params: Params, x: Array) -> Array:
-    """The single output f(x) = wᵀx + b of a one-output model: (B, d) -> (B,)."""
+    """The single output f(x) = wᵀx + b of a one-output model.
+
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        x: (B, d) float.
+
+    Returns:
+        (B,) scores.
+    """
     check_input(params, x, one_output=True)
-    return _affine(params["W"], params["b"], x)[:, 0]
+    return _affine(params, x)[:, 0]
+
+
+def softmax_logits(params: Params, x: Array) -> Array:
+    """z = Wx + b for each row (the notes' z = Wᵀx with W = [w₁ … w_C], eq 97).
+
+    Args:
+        params: ``{"W": (C, d), "b": (C,)}``.
+        x: (B, d) float.
+
+    Returns:
+        (B, C) logits.
+    """
+    return affine(params, x)
 
 
 def check_batch(x: Array, y: Array, y_ndim: int = 1) -> None:
@@ -138,30 +212,72 @@ def check_binary(y: Array, values: tuple[float, float], name: str) -> None:
                          f" ({bad.size} bad)")
 
 
-# --------------------------------------------------------------------------- linear regression
+# --------------------------------------------------------------------------- apply / loss
 
 
-def regression_apply(params: Params, x: Array, *, key=None, train=False) -> Array:
-    """Linear regression f(x) = wᵀx + b (Qiu eq 70). (B, d) -> (B,); `key`, `train` unused."""
-    return score(params, x)
+def apply(params: Params, x: Array, *, config: LinearConfig, key: Array | None = None,
+          train: bool = False) -> Array:
+    """The model's prediction for a batch.
+
+    - ``"regression"``: f(x) = wᵀx + b (Qiu eq 70), shape (B,).
+    - ``"logistic"``: P(y = 1 | x) = σ(wᵀx + b) (eq 83), shape (B,) probabilities.
+    - ``"softmax"``: ŷ = softmax(Wx + b) (eq 97, not eq 95's slip), shape (B, C), rows sum to 1.
+
+    Args:
+        params: ``{"W": (n_out, d), "b": (n_out,)}``.
+        x: (B, d) float.
+        config: :class:`LinearConfig`.
+        key, train: unused (kept for the shared model contract).
+
+    Returns:
+        (B,) or (B, C) as above.
+    """
+    _check_config(params, x, config)
+    if config.kind == "regression":
+        return score(params, x)
+    if config.kind == "logistic":
+        return sigmoid(score(params, x))
+    return softmax(softmax_logits(params, x), axis=-1)
 
 
-def regression_loss(params: Params, batch: Batch, *, reduction: str = "mean") -> Array:
-    """Squared loss of eq 72–75 over the batch.
+def loss(params: Params, batch: Batch, *, config: LinearConfig, key: Array | None = None
+         ) -> Array:
+    """The model's risk over the batch.
 
-    **Arguments:**
+    - ``"regression"``: squared loss of eq 72–75 with ``config.reduction``.
+    - ``"logistic"``: cross-entropy risk of eq 84, batch mean, from the logits (stable); its
+      gradient is (1/N) Σᵢ (σ(zᵢ) − yᵢ) x̂ᵢ (eq 91 over N).
+    - ``"softmax"``: cross-entropy J(W) of eq 98, batch mean (stable log-softmax); its gradient
+      is −(1/N) Σᵢ xᵢ (1{yᵢ = c} − p_c(xᵢ)) (eq 104).
 
-    - `params`: ``{"W": (1, d), "b": (1,)}``.
-    - `batch`: ``(x (N, d) float, y (N,) float)``.
-    - `reduction`: ``"mean"`` (MSE, default: the empirical risk eq 47), ``"sum"`` (the notes'
-      R = ‖Xᵀŵ − y‖², eq 75) or ``"half_sum"`` (½‖Xᵀŵ − y‖², whose gradient is eq 78).
+    Args:
+        params: ``{"W": (n_out, d), "b": (n_out,)}``.
+        batch: ``(x (N, d) float, y (N,))`` with y real targets (regression), 0/1 labels of
+            any dtype (logistic) or int classes in [0, C) (softmax).
+        config: :class:`LinearConfig`.
+        key: unused.
 
-    **Returns:** scalar.
+    Returns:
+        scalar.
+
+    Raises:
+        JaxnnError: bad labels, mismatched shapes, non-finite inputs, params not fitting
+            ``config``.
     """
     x, y = batch
+    if config.kind == "softmax":
+        check_ndim(y, 1, "y")
+        check_same_leading({"x": x, "y": y})
+        check_labels(y, params["W"].shape[0], "y")
+        _check_config(params, x, config)
+        return _ce(params, x, y)
     check_batch(x, y)
-    check_input(params, x, one_output=True)
-    return _squared(params, x, y, reduction)
+    if config.kind == "logistic":
+        check_binary(y, (0, 1), "logistic labels y")
+        _check_config(params, x, config)
+        return _bce(params, x, jnp.asarray(y))
+    _check_config(params, x, config)
+    return _squared(params, x, y, config.reduction)
 
 
 # The loss bodies run compiled (one XLA program instead of one per operation); every value
@@ -182,6 +298,9 @@ def _ce(params, x, y):
     return losses.cross_entropy(softmax_logits(params, x), y)
 
 
+# --------------------------------------------------------------------------- least squares
+
+
 def design_matrix(x: Array) -> Array:
     """The notes' augmented X of eq 76 from a row batch: (N, d) -> (d + 1, N), first row ones."""
     check_ndim(x, 2, "x")
@@ -198,17 +317,19 @@ def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | 
     ill-conditioned data ``method="lstsq"`` (SVD of Xᵀ, minimum-norm solution when rank
     deficient) is the stable path.
 
-    **Arguments:**
+    Args:
+        x: (N, d) float row samples.
+        y: (N,) float targets.
+        method: ``"normal"`` or ``"lstsq"``.
+        rcond: relative cut-off for small singular values, of Xᵀ for ``lstsq`` and of XXᵀ for
+            the rank test; None = (matrix size)·eps of the dtype, NumPy's ``matrix_rank`` rule.
 
-    - `x`: (N, d) float row samples; `y`: (N,) float targets.
-    - `method`: ``"normal"`` or ``"lstsq"``.
-    - `rcond`: relative cut-off for small singular values, of Xᵀ for ``lstsq`` and of XXᵀ for
-      the rank test; None = (matrix size)·eps of the dtype, NumPy's ``matrix_rank`` rule.
+    Returns:
+        ``{"W": (1, d), "b": (1,)}`` in the dtype of ``x``.
 
-    **Returns:** ``{"W": (1, d), "b": (1,)}`` in the dtype of ``x``.
-
-    **Raises:** :class:`JaxnnError` naming the rank and condition number when ``method="normal"``
-    and XXᵀ is singular; shape errors for mismatched x, y; errors for non-finite values.
+    Raises:
+        JaxnnError: naming the rank and condition number when ``method="normal"`` and XXᵀ is
+            singular; shape errors for mismatched x, y; errors for non-finite values.
     """
     check_choice(method, ("normal", "lstsq"), "method")
     check_ndim(x, 2, "x")
@@ -232,58 +353,6 @@ def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | 
     else:
         w_hat = jnp.linalg.lstsq(X.T, y, rcond=rcond)[0]
     return {"W": w_hat[None, 1:], "b": w_hat[:1]}
-
-
-# --------------------------------------------------------------------------- logistic regression
-
-
-def logistic_apply(params: Params, x: Array, *, key=None, train=False) -> Array:
-    """P(y = 1 | x) = σ(wᵀx + b) (Qiu eq 83). (B, d) -> (B,) probabilities; `key`, `train` unused."""
-    return sigmoid(score(params, x))
-
-
-def logistic_loss(params: Params, batch: Batch) -> Array:
-    """Cross-entropy risk of eq 84, averaged over the batch, from the logits (stable).
-
-    **Arguments:** `params`: ``{"W": (1, d), "b": (1,)}``; `batch`: ``(x (N, d), y (N,))`` with
-    y ∈ {0, 1} (any float or int dtype).
-
-    **Returns:** scalar; its gradient is (1/N) Σᵢ (σ(zᵢ) − yᵢ) x̂ᵢ (eq 91 over N).
-    """
-    x, y = batch
-    check_batch(x, y)
-    check_binary(y, (0, 1), "logistic labels y")
-    check_input(params, x, one_output=True)
-    return _bce(params, x, jnp.asarray(y))
-
-
-# --------------------------------------------------------------------------- softmax regression
-
-
-def softmax_logits(params: Params, x: Array) -> Array:
-    """z = Wx + b for each row (the notes' z = Wᵀx with W = [w₁ … w_C], eq 97): (B, d) -> (B, C)."""
-    return affine(params, x)
-
-
-def softmax_apply(params: Params, x: Array, *, key=None, train=False) -> Array:
-    """ŷ = softmax(z) (Qiu eq 97, not eq 95's slip). (B, d) -> (B, C) rows summing to 1."""
-    return softmax(softmax_logits(params, x), axis=-1)
-
-
-def softmax_loss(params: Params, batch: Batch) -> Array:
-    """Cross-entropy J(W) of eq 98, averaged over the batch (stable log-softmax).
-
-    **Arguments:** `params`: ``{"W": (C, d), "b": (C,)}``; `batch`: ``(x (N, d), y (N,) int in
-    [0, C))``.
-
-    **Returns:** scalar; its gradient is −(1/N) Σᵢ xᵢ (1{yᵢ = c} − p_c(xᵢ)) (eq 104).
-    """
-    x, y = batch
-    check_ndim(y, 1, "y")
-    check_same_leading({"x": x, "y": y})
-    check_labels(y, params["W"].shape[0], "y")
-    check_input(params, x)
-    return _ce(params, x, y)
 
 
 # --------------------------------------------------------------------------- gradient descent

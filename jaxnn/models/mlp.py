@@ -5,7 +5,10 @@ Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 121–124: with a⁽⁰
     z⁽ˡ⁾ = W⁽ˡ⁾ a⁽ˡ⁻¹⁾ + b⁽ˡ⁾,    a⁽ˡ⁾ = g⁽ˡ⁾(z⁽ˡ⁾),    l = 1 … L,
 
 and the network's output is a⁽ᴸ⁾. W⁽ˡ⁾ has the notes' shape (nˡ, nˡ⁻¹); batched code computes
-``a @ W.T + b`` for a of shape (B, nˡ⁻¹). Parameters are ``{"W1", "b1", …, "WL", "bL"}``.
+``a @ W.T + b`` for a of shape (B, nˡ⁻¹) (:func:`jaxnn.nn.layers.dense`). Parameters nest per
+layer: ``{"layer1": {"W": (n¹, n⁰), "b": (n¹,)}, …, "layerL": {"W": (nᴸ, nᴸ⁻¹), "b": (nᴸ,)}}``.
+Every static choice (widths, activations, output, loss, λ, dropout, initializer, dtype) lives in
+one frozen, hashable :class:`MLPConfig`.
 
 The objective is eq 125 with the sum over samples replaced by the batch *mean* (so the learning
 rate does not scale with the batch size):
@@ -29,25 +32,26 @@ For cross-entropy and BCE the output activation only changes what :func:`apply` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_ndim, check_range
+from jaxnn.errors import JaxnnError, ShapeError, check_ndim
+from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import activations as act
 from jaxnn.nn import init as initializers
 from jaxnn.nn import losses
-from jaxnn.nn.layers import dropout
+from jaxnn.nn.layers import dense, dropout
 
 Array = jax.Array
-Params = dict[str, Array]
+Params = dict[str, dict[str, Array]]
 
-#: Output activations accepted by :func:`apply` (the elementwise ones plus softmax).
+#: Output activations accepted by :class:`MLPConfig` (the elementwise ones plus softmax).
 OUTPUTS: tuple[str, ...] = act.NAMES + ("softmax",)
-#: Losses accepted by :func:`loss`, with the output activations each allows.
+#: Losses accepted by :class:`MLPConfig`, with the output activations each allows.
 LOSSES: dict[str, tuple[str, ...] | None] = {
     "cross_entropy": ("identity", "softmax"),
     "bce": ("identity", "sigmoid"),
@@ -55,157 +59,193 @@ LOSSES: dict[str, tuple[str, ...] | None] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class MLPConfig:
+    """Static choices of an MLP (frozen and hashable: a ``jit`` static argument, never traced).
+
+    Attributes:
+        sizes: layer widths (n⁰, n¹, …, nᴸ), input first, at least two, integers > 0.
+        activation: hidden activation g⁽ˡ⁾, one name of :mod:`jaxnn.nn.activations` for every
+            hidden layer or a tuple of L − 1 names (default the notes' logistic σ).
+        output: output activation g⁽ᴸ⁾, one of :data:`OUTPUTS` (``"identity"``: logits).
+        loss: ``"cross_entropy"``, ``"bce"`` or ``"squared"`` (see the module table).
+        l2: λ ≥ 0 of eq 125's ½λΣ‖W⁽ˡ⁾‖²_F (weights only). Part of the objective, for the
+            closed-form checks; weight decay in training belongs in the optimizer chain.
+        dropout: probability in [0, 1) of dropping a hidden unit a⁽¹⁾ … a⁽ᴸ⁻¹⁾ in training.
+        init: weight initializer of :data:`jaxnn.nn.init.NAMES` (biases start at 0).
+        scale: half-width of ``init="uniform"`` only.
+        dtype: floating dtype of the parameters (stored as its name).
+    """
+
+    sizes: tuple[int, ...]
+    activation: str | tuple[str, ...] = "sigmoid"
+    output: str = "identity"
+    loss: str = "cross_entropy"
+    l2: float = 0.0
+    dropout: float = 0.0
+    init: str = "glorot"
+    scale: float = 0.05
+    dtype: Any = "float32"
+
+    def __post_init__(self):
+        cfgcheck.sizes_field(self, "sizes")
+        n_hidden = len(self.sizes) - 2
+        a = self.activation
+        names = (a,) * n_hidden if isinstance(a, str) else a
+        try:
+            names = tuple(names)
+        except TypeError:
+            raise JaxnnError(f"MLPConfig.activation must be a name or a tuple of names; "
+                             f"got {a!r}") from None
+        if len(names) != n_hidden or any(n not in act.NAMES for n in names):
+            raise JaxnnError(
+                f"MLPConfig.activation must be one name or {n_hidden} names (one per hidden "
+                f"layer) of {', '.join(map(repr, act.NAMES))}; got {a!r}")
+        if not isinstance(a, str):
+            cfgcheck.set_field(self, "activation", names)
+        cfgcheck.choice_field(self, "output", OUTPUTS)
+        cfgcheck.choice_field(self, "loss", LOSSES)
+        allowed = LOSSES[self.loss]
+        if allowed is not None and self.output not in allowed:
+            raise JaxnnError(f"MLPConfig.loss {self.loss!r} needs output in {allowed}; got "
+                             f"MLPConfig.output {self.output!r}")
+        cfgcheck.float_field(self, "l2", lo=0.0)
+        cfgcheck.float_field(self, "dropout", lo=0.0, hi=1.0, hi_open=True)
+        cfgcheck.choice_field(self, "init", initializers.NAMES)
+        cfgcheck.float_field(self, "scale", lo=0.0, lo_open=True)
+        cfgcheck.dtype_field(self, "dtype")
+
+    @property
+    def num_layers(self) -> int:
+        """L, the number of weight layers."""
+        return len(self.sizes) - 1
+
+    @property
+    def hidden_activations(self) -> tuple[str, ...]:
+        """The L − 1 hidden activation names."""
+        a = self.activation
+        return (a,) * (self.num_layers - 1) if isinstance(a, str) else a
+
+
 # --------------------------------------------------------------------------- helpers
 
 
-def num_layers(params: Params) -> int:
-    """Number L of weight layers in ``params`` (keys W1 … WL)."""
-    n = 0
-    while f"W{n + 1}" in params:
-        n += 1
-    if n == 0:
-        raise JaxnnError(f"params hold no W1; got keys {sorted(params)}")
-    return n
-
-
-def hidden_activations(activations: str | Sequence[str], n_hidden: int) -> tuple[str, ...]:
-    """Expand ``activations`` (one name, or one per hidden layer) to a tuple of n_hidden names.
-
-    Raises:
-        JaxnnError: unknown name, or a sequence whose length is not ``n_hidden``.
-    """
-    names = (activations,) * n_hidden if isinstance(activations, str) else tuple(activations)
-    if len(names) != n_hidden:
-        raise JaxnnError(
-            f"activations must be one name or {n_hidden} names (one per hidden layer); "
-            f"got {len(names)}: {names!r}")
-    for name in names:
-        check_choice(name, act.NAMES, "activation")
-    return names
+def layer_name(l: int) -> str:
+    """Key of layer l (1-based) in the params: ``"layer<l>"``."""
+    return f"layer{l}"
 
 
 def output_fn(output: str):
     """The output activation g⁽ᴸ⁾ by name: any of :data:`OUTPUTS`."""
-    check_choice(output, OUTPUTS, "output activation")
     return act.softmax if output == "softmax" else act.get(output).fn
 
 
-def _check_input(params: Params, x: Any) -> int:
+def _check_params(params: Params, config: MLPConfig) -> None:
+    want = {layer_name(l) for l in range(1, config.num_layers + 1)}
+    if not isinstance(params, dict) or set(params) != want:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise JaxnnError(f"params must hold {sorted(want)} for sizes {config.sizes}; got {got}")
+    for l, (n_in, n_out) in enumerate(zip(config.sizes[:-1], config.sizes[1:]), start=1):
+        p = params[layer_name(l)]
+        if np.shape(p.get("W")) != (n_out, n_in) or np.shape(p.get("b")) != (n_out,):
+            raise ShapeError(f"params[{layer_name(l)!r}] must be {{'W': ({n_out}, {n_in}), "
+                             f"'b': ({n_out},)}} for sizes {config.sizes}; got "
+                             f"{ {k: tuple(np.shape(v)) for k, v in p.items()} }")
+
+
+def _check_input(params: Params, x: Any, config: MLPConfig) -> None:
+    _check_params(params, config)
     check_ndim(x, 2, "x")
-    n0 = params["W1"].shape[1]
+    n0 = config.sizes[0]
     if np.shape(x)[1] != n0:
-        raise ShapeError(f"x must have shape (B, {n0}) to match W1 {tuple(params['W1'].shape)}; "
+        raise ShapeError(f"x must have shape (B, {n0}) to match sizes {config.sizes}; "
                          f"got {tuple(np.shape(x))}")
-    return num_layers(params)
 
 
 # --------------------------------------------------------------------------- init / forward
 
 
-def init(key: Array, sizes: Sequence[int], *, init: str = "glorot", scale: float = 0.05,
-         dtype=jnp.float32) -> Params:
-    """Initialise an MLP with layer sizes (n⁰, n¹, …, nᴸ).
+def init(key: Array, config: MLPConfig) -> Params:
+    """Initialise an MLP with layer sizes ``config.sizes`` = (n⁰, n¹, …, nᴸ).
 
     Args:
-        key: a ``jax.random`` key.
-        sizes: layer widths, input first, at least two entries, all > 0.
-        init: weight initializer name from :data:`jaxnn.nn.init.NAMES` (``"glorot"`` =
-            Glorot uniform, ``"he"`` = He normal, ``"uniform"`` = U(−scale, scale));
-            biases start at 0.
-        scale: half-width for ``init="uniform"`` only.
-        dtype: floating dtype of the parameters.
+        key: a ``jax.random`` key (split into L layer keys).
+        config: :class:`MLPConfig` (``init``, ``scale`` and ``dtype`` are used).
 
     Returns:
-        ``{"W1": (n¹, n⁰), "b1": (n¹,), …, "WL": (nᴸ, nᴸ⁻¹), "bL": (nᴸ,)}``.
-
-    Raises:
-        JaxnnError: fewer than two sizes, a size ≤ 0, or an unknown initializer.
+        ``{"layer1": {"W": (n¹, n⁰), "b": (n¹,)}, …, "layerL": {"W": (nᴸ, nᴸ⁻¹),
+        "b": (nᴸ,)}}``; biases are zeros.
     """
-    sizes = tuple(int(s) for s in sizes)
-    if len(sizes) < 2:
-        raise JaxnnError(f"sizes must list at least input and output widths; got {sizes}")
-    bad = [s for s in sizes if s <= 0]
-    if bad:
-        raise JaxnnError(f"layer sizes must be > 0; got {sizes} (bad: {bad})")
-    make = initializers.get(init, scale=scale)
+    sizes, dtype = config.sizes, config.dtype
+    make = initializers.get(config.init, scale=config.scale)
     keys = jax.random.split(key, len(sizes) - 1)
     params: Params = {}
     for l, (k, n_in, n_out) in enumerate(zip(keys, sizes[:-1], sizes[1:]), start=1):
-        params[f"W{l}"] = make(k, (n_out, n_in), dtype)
-        params[f"b{l}"] = jnp.zeros((n_out,), dtype)
+        params[layer_name(l)] = {"W": make(k, (n_out, n_in), dtype),
+                                 "b": jnp.zeros((n_out,), dtype)}
     return params
 
 
-def forward(params: Params, x: Array, *, activations: str | Sequence[str],
-            output: str = "identity", key: Array | None = None, train: bool = False,
-            dropout_rate: float = 0.0) -> tuple[list[Array], list[Array]]:
+def forward(params: Params, x: Array, *, config: MLPConfig, key: Array | None = None,
+            train: bool = False) -> tuple[list[Array], list[Array]]:
     """The forward pass of eq 121–124, keeping every z⁽ˡ⁾ and a⁽ˡ⁾ (backprop's cache).
 
     Args:
         params: from :func:`init`.
         x: (B, n⁰) inputs, floating dtype.
-        activations: hidden activation name, or one name per hidden layer (L − 1 names).
-        output: output activation g⁽ᴸ⁾, one of :data:`OUTPUTS`.
-        key, train, dropout_rate: dropout on the hidden activations a⁽¹⁾ … a⁽ᴸ⁻¹⁾ (never on
-            the input or output), active only when ``train`` and ``dropout_rate > 0``;
-            ``key`` is then required. ``dropout_rate`` is the probability of dropping.
+        config: :class:`MLPConfig`.
+        key, train: dropout on the hidden activations a⁽¹⁾ … a⁽ᴸ⁻¹⁾ (never on the input or
+            output), active only when ``train`` and ``config.dropout > 0``; ``key`` is then
+            required.
 
     Returns:
         ``(zs, as_)``: ``zs[l - 1]`` = z⁽ˡ⁾ of shape (B, nˡ) for l = 1 … L, and
         ``as_[l]`` = a⁽ˡ⁾ for l = 0 … L (``as_[0]`` is x, ``as_[L]`` the output).
         With dropout, ``as_[l]`` is the dropped-out activation the next layer sees.
+
+    Raises:
+        JaxnnError: params that do not fit ``config``, x not (B, n⁰), or dropout without a key.
     """
-    L = _check_input(params, x)
-    names = hidden_activations(activations, L - 1)
-    g_out = output_fn(output)
-    check_range(dropout_rate, 0.0, 1.0, "dropout_rate")
-    drop = train and dropout_rate > 0.0
+    _check_input(params, x, config)
+    L = config.num_layers
+    names = config.hidden_activations
+    g_out = output_fn(config.output)
+    rate = config.dropout
+    drop = train and rate > 0.0
     if drop and key is None:
-        raise JaxnnError("dropout with train=True and dropout_rate > 0 needs a key; got key=None")
+        raise JaxnnError("dropout with train=True and MLPConfig.dropout > 0 needs a key; "
+                         "got key=None")
     keys = jax.random.split(key, max(L - 1, 1)) if drop else [None] * L
     zs, as_ = [], [x]
     for l in range(1, L + 1):
-        z = as_[-1] @ params[f"W{l}"].T + params[f"b{l}"][None, :]
+        z = dense(params[layer_name(l)], as_[-1])
         a = act.get(names[l - 1]).fn(z) if l < L else g_out(z)
         if drop and l < L:
-            a = dropout(a, dropout_rate, key=keys[l - 1], train=True)
+            a = dropout(a, rate, key=keys[l - 1], train=True)
         zs.append(z)
         as_.append(a)
     return zs, as_
 
 
-def apply(params: Params, x: Array, *, activations: str | Sequence[str],
-          output: str = "identity", key: Array | None = None, train: bool = False,
-          dropout_rate: float = 0.0) -> Array:
+def apply(params: Params, x: Array, *, config: MLPConfig, key: Array | None = None,
+          train: bool = False) -> Array:
     """Network output a⁽ᴸ⁾ for a batch.
 
     Args:
         params: from :func:`init`.
         x: (B, n⁰) inputs, floating dtype.
-        activations: hidden activation name, or one per hidden layer.
-        output: output activation, one of :data:`OUTPUTS` (``"identity"`` returns logits).
+        config: :class:`MLPConfig` (``output="identity"`` returns logits).
         key: PRNG key, needed only for dropout in training.
-        train: dropout is applied only when True.
-        dropout_rate: probability of dropping a hidden unit (inverted scaling).
+        train: dropout is applied only when True (and ``config.dropout > 0``).
 
     Returns:
         (B, nᴸ) outputs, dtype of the parameters.
     """
-    _, as_ = forward(params, x, activations=activations, output=output, key=key,
-                     train=train, dropout_rate=dropout_rate)
+    _, as_ = forward(params, x, config=config, key=key, train=train)
     return as_[-1]
 
 
 # --------------------------------------------------------------------------- loss
-
-
-def check_loss_args(loss: str, output: str) -> None:
-    """Raise :class:`JaxnnError` for an unknown loss or one that does not fit ``output``."""
-    check_choice(loss, LOSSES, "loss")
-    check_choice(output, OUTPUTS, "output activation")
-    allowed = LOSSES[loss]
-    if allowed is not None and output not in allowed:
-        raise JaxnnError(f"loss {loss!r} needs output in {allowed}; got output {output!r}")
 
 
 def data_loss(z_out: Array, a_out: Array, y: Array, loss: str) -> Array:
@@ -230,9 +270,14 @@ def data_loss(z_out: Array, a_out: Array, y: Array, loss: str) -> Array:
     return losses.squared_error(a_out, y, reduction="half_sum") / a_out.shape[0]
 
 
-def loss(params: Params, batch: tuple[Array, Array], *, activations: str | Sequence[str],
-         output: str = "identity", loss: str = "cross_entropy", l2: float = 0.0,
-         key: Array | None = None, train: bool = False, dropout_rate: float = 0.0) -> Array:
+def weight_penalty(params: Params) -> Array:
+    """½ Σₗ ‖W⁽ˡ⁾‖²_F over the layers' weights (not the biases): scalar."""
+    Ws = (p["W"] for _, p in sorted(params.items()))
+    return 0.5 * sum((jnp.sum(W * W) for W in Ws), jnp.zeros(()))
+
+
+def loss(params: Params, batch: tuple[Array, Array], *, config: MLPConfig,
+         key: Array | None = None) -> Array:
     """Objective J = mean over the batch of L(y, f(x)) + ½ λ Σ ‖W⁽ˡ⁾‖²_F (eq 125, mean form).
 
     Args:
@@ -241,30 +286,23 @@ def loss(params: Params, batch: tuple[Array, Array], *, activations: str | Seque
             ``"cross_entropy"``, targets (B, nᴸ) in [0, 1] for ``"bce"`` (summed over the
             nᴸ independent outputs, averaged over the batch), real targets (B, nᴸ) for
             ``"squared"`` (½‖a⁽ᴸ⁾ − y‖² per sample, averaged over the batch).
-        activations: hidden activation name, or one per hidden layer.
-        output: output activation; see the table in the module docstring.
-        loss: ``"cross_entropy"``, ``"bce"`` or ``"squared"``.
-        l2: λ ≥ 0 of the weight penalty (weights only, not biases).
-        key, train, dropout_rate: as in :func:`apply`.
+        config: :class:`MLPConfig` (``loss``, ``output``, ``l2``, ``dropout``).
+        key: PRNG key. Given (training), dropout is applied when ``config.dropout > 0``;
+            ``None`` (evaluation) disables it.
 
     Returns:
         scalar J, dtype of the parameters.
 
     Raises:
-        JaxnnError: unknown loss/activation/output, a loss that does not fit the output,
-            λ < 0, or x and y with different batch sizes.
+        JaxnnError: params that do not fit ``config``, or x and y with different batch sizes.
     """
     x, y = batch
-    check_loss_args(loss, output)
-    if l2 < 0:
-        raise JaxnnError(f"l2 must be >= 0; got {l2!r}")
     check_ndim(y, (1, 2), "y")
     if np.shape(x)[0] != np.shape(y)[0]:
         raise ShapeError(f"x and y must share the batch size; got x {tuple(np.shape(x))} "
                          f"and y {tuple(np.shape(y))}")
-    zs, as_ = forward(params, x, activations=activations, output=output, key=key,
-                      train=train, dropout_rate=dropout_rate)
-    J = data_loss(zs[-1], as_[-1], y, loss)
-    if l2:
-        J = J + l2 * losses.l2_penalty(params)
+    zs, as_ = forward(params, x, config=config, key=key, train=key is not None)
+    J = data_loss(zs[-1], as_[-1], y, config.loss)
+    if config.l2:
+        J = J + config.l2 * weight_penalty(params)
     return J

@@ -12,40 +12,75 @@ Slip in the notes' algorithm box: it tests ``ŵᵀ(y x̂) < 0``. From ŵ₀ = 0 
 Novikoff (1963), as quoted by Qiu: if some unit vector u separates the data with margin
 γ = minᵢ yᵢ uᵀx̂ᵢ > 0 and R = maxᵢ ‖x̂ᵢ‖, the number of mistakes is K ≤ R²/γ²
 (:func:`novikoff_bound`; the notes write a strict "<", the proof gives "≤").
+
+Parameters: ``{"w": (n + 1,)}``, the notes' augmented ŵ = (w, b) (the bias last), so the
+algorithm box's update ŵ ← ŵ + y x̂ is one line. The sizes and the epoch budget T live in one
+frozen :class:`PerceptronConfig`. Every function works with 32- and 64-bit floats (the mistake
+counters are int32 either way).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import JaxnnError, check_ndim, check_positive, check_same_leading, check_shape
+from jaxnn.errors import JaxnnError, check_ndim, check_same_leading, check_shape
+from jaxnn.models import _config as cfgcheck
+
+
+@dataclasses.dataclass(frozen=True)
+class PerceptronConfig:
+    """Static choices of Rosenblatt's perceptron (frozen, hashable).
+
+    Attributes:
+        n_in: n, the number of raw input features (integer ≥ 1).
+        max_epochs: T, the most passes :func:`fit` runs (integer ≥ 1).
+        dtype: floating dtype of :func:`init`'s ŵ₀ (stored as its name).
+    """
+
+    n_in: int
+    max_epochs: int = 100
+    dtype: Any = "float32"
+
+    def __post_init__(self):
+        cfgcheck.int_field(self, "n_in")
+        cfgcheck.int_field(self, "max_epochs")
+        cfgcheck.dtype_field(self, "dtype")
 
 
 def augment(x: jax.Array) -> jax.Array:
-    """Append the constant 1 to each input: (N, n) -> (N, n + 1), x̂ = (x, 1) (eq 114)."""
+    """Append the constant 1 to each input, x̂ = (x, 1) (eq 114).
+
+    Args:
+        x: (N, n) inputs.
+
+    Returns:
+        (N, n + 1), dtype of ``x``.
+    """
     check_ndim(x, 2, "x")
     x = jnp.asarray(x)
     return jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
 
 
-def init(key: jax.Array | None, n_in: int, *, dtype=jnp.float32) -> dict[str, jax.Array]:
+def init(key: jax.Array | None, config: PerceptronConfig) -> dict[str, jax.Array]:
     """The algorithm box's start ŵ₀ = 0.
 
-    **Arguments:**
+    Args:
+        key: unused (the notes start from zero); kept for the common ``init(key, config)``
+            contract.
+        config: :class:`PerceptronConfig`.
 
-    - `key`: unused (the notes start from zero); kept for the common ``init(key, ...)`` contract.
-    - `n_in`: int, number of raw input features n.
-
-    **Returns:** ``{"w": (n_in + 1,)}`` zeros; the last entry is the bias b.
+    Returns:
+        ``{"w": (n_in + 1,)}`` zeros; the last entry is the bias b.
     """
-    check_positive(n_in, "n_in")
-    return {"w": jnp.zeros((int(n_in) + 1,), dtype)}
+    del key
+    return {"w": jnp.zeros((config.n_in + 1,), config.dtype)}
 
 
 def _check_x(params, x) -> None:
@@ -54,32 +89,60 @@ def _check_x(params, x) -> None:
     check_shape(x, (None, n), "x")
 
 
+def _check_params(params, config: PerceptronConfig) -> None:
+    check_shape(params["w"], (config.n_in + 1,), "params['w'] (n_in + 1 with the bias)")
+
+
 def decision(params, x) -> jax.Array:
-    """ŵᵀx̂ for each row. ``x``: (N, n) -> (N,) float."""
+    """ŵᵀx̂ for each row.
+
+    Args:
+        params: ``{"w": (n + 1,)}``.
+        x: (N, n) float.
+
+    Returns:
+        (N,) float.
+    """
     _check_x(params, x)
     return augment(x) @ params["w"]
 
 
-def apply(params, x, *, key=None, train=False) -> jax.Array:
+def apply(params, x, *, config: PerceptronConfig, key=None, train=False) -> jax.Array:
     """Predictions of eq 114: +1 where ŵᵀx̂ > 0, −1 where ŵᵀx̂ ≤ 0.
 
     (Not ``jaxnn.nn.activations.sign``, which maps 0 to 0: eq 114 assigns ŵᵀx̂ = 0 to −1,
     so the start ŵ₀ = 0 predicts −1 everywhere.)
 
-    **Arguments:** `params`: ``{"w": (n + 1,)}``; `x`: (N, n) float. `key`, `train`: unused.
+    Args:
+        params: ``{"w": (n + 1,)}``.
+        x: (N, n) float.
+        config: :class:`PerceptronConfig`.
+        key, train: unused (kept for the shared model contract).
 
-    **Returns:** (N,) array of ±1 in ``x``'s float dtype.
+    Returns:
+        (N,) array of ±1 in ``x``'s float dtype.
     """
+    _check_params(params, config)
     z = decision(params, x)
     return jnp.where(z > 0, 1.0, -1.0).astype(z.dtype)
 
 
-def loss(params, batch) -> jax.Array:
-    """The perceptron criterion, mean over the batch of max(0, −y ŵᵀx̂) (a scalar).
+def loss(params, batch, *, config: PerceptronConfig, key=None) -> jax.Array:
+    """The perceptron criterion, mean over the batch of max(0, −y ŵᵀx̂).
 
     Its subgradient at a mistaken sample is −y x̂, so SGD with step 1 on it is Rosenblatt's
-    update. ``batch = (x (N, n), y (N,) in {−1, +1})``.
+    update.
+
+    Args:
+        params: ``{"w": (n + 1,)}``.
+        batch: ``(x (N, n), y (N,) in {−1, +1})``.
+        config: :class:`PerceptronConfig`.
+        key: unused.
+
+    Returns:
+        scalar.
     """
+    _check_params(params, config)
     x, y = batch
     _check_labels(y)
     check_same_leading({"x": x, "y": y})
@@ -106,20 +169,21 @@ class PerceptronFit(NamedTuple):
     mistakes: jax.Array  # int32 scalar, K = total number of updates
 
 
-def fit(x, y, *, max_epochs: int = 100, params=None) -> PerceptronFit:
+def fit(x, y, *, config: PerceptronConfig, params=None) -> PerceptronFit:
     """Rosenblatt's algorithm: epochs of one pass over the samples in order, until an
-    epoch makes no mistake or ``max_epochs`` passes have run.
+    epoch makes no mistake or ``config.max_epochs`` passes have run.
 
-    Compiled as a ``lax.while_loop`` over epochs around a ``lax.scan`` over samples.
+    Compiled as a ``lax.while_loop`` over epochs around a ``lax.scan`` over samples; runs in
+    ``x``'s float dtype (float32 for integer inputs).
 
-    **Arguments:**
+    Args:
+        x: (N, n) float inputs (not augmented).
+        y: (N,) labels in {−1, +1}.
+        config: :class:`PerceptronConfig` (n = ``n_in``, T = ``max_epochs``).
+        params: optional start ``{"w": (n + 1,)}``; default ŵ₀ = 0 as in the notes.
 
-    - `x`: (N, n) float inputs (not augmented).
-    - `y`: (N,) labels in {−1, +1}.
-    - `max_epochs`: int, the notes' T.
-    - `params`: optional start ``{"w": (n + 1,)}``; default ŵ₀ = 0 as in the notes.
-
-    **Returns:** :class:`PerceptronFit`.
+    Returns:
+        :class:`PerceptronFit`.
     """
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
@@ -127,11 +191,11 @@ def fit(x, y, *, max_epochs: int = 100, params=None) -> PerceptronFit:
     check_ndim(x, 2, "x")
     _check_labels(y)
     check_same_leading({"x": x, "y": y})
-    check_positive(max_epochs, "max_epochs")
     if params is None:
-        params = init(None, x.shape[1], dtype=x.dtype)
+        params = {"w": jnp.zeros((config.n_in + 1,), x.dtype)}
+    _check_params(params, config)
     _check_x(params, x)
-    return _fit(params, augment(x), jnp.asarray(y, x.dtype), max_epochs=int(max_epochs))
+    return _fit(params, augment(x), jnp.asarray(y, x.dtype), max_epochs=config.max_epochs)
 
 
 def _sample(w, xy):
@@ -146,7 +210,7 @@ def _fit(params, xa, y, *, max_epochs):
     def epoch(state):
         w, hist, t, _ = state
         w, wrong = lax.scan(_sample, w, (xa, y))
-        k = jnp.sum(wrong)
+        k = jnp.sum(wrong, dtype=jnp.int32)  # int32 under x64 too: the carry's type
         return w, hist.at[t].set(k), t + 1, k
 
     def more(state):
@@ -156,15 +220,19 @@ def _fit(params, xa, y, *, max_epochs):
     hist0 = jnp.zeros((max_epochs,), jnp.int32)
     start = (params["w"], hist0, jnp.int32(0), jnp.int32(1))
     w, hist, t, k = lax.while_loop(more, epoch, start)
-    return PerceptronFit({"w": w}, hist, t, k == 0, jnp.sum(hist))
+    return PerceptronFit({"w": w}, hist, t, k == 0, jnp.sum(hist, dtype=jnp.int32))
 
 
 def epoch_trace(params, x, y) -> tuple[jax.Array, jax.Array]:
     """One epoch of the algorithm, keeping ŵ after every sample (for plots and checks).
 
-    **Arguments:** `params`: ``{"w": (n + 1,)}``; `x`: (N, n); `y`: (N,) ±1.
+    Args:
+        params: ``{"w": (n + 1,)}``.
+        x: (N, n) float.
+        y: (N,) ±1.
 
-    **Returns:** ``(w_after (N, n + 1), mistake (N,) int32)``.
+    Returns:
+        ``(w_after (N, n + 1), mistake (N,) int32)``.
     """
     _check_x(params, x)
     _check_labels(y)
@@ -190,11 +258,17 @@ class Novikoff(NamedTuple):
 def novikoff_bound(x, y, u) -> Novikoff:
     """Novikoff's bound K ≤ R²/γ² for a given separating (augmented) direction ``u``.
 
-    **Arguments:** `x`: (N, n) raw inputs; `y`: (N,) ±1; `u`: (n + 1,) any separator of the
-    augmented data (normalised here).
+    Args:
+        x: (N, n) raw inputs.
+        y: (N,) ±1.
+        u: (n + 1,) any separator of the augmented data (normalised here).
 
-    **Returns:** :class:`Novikoff`. Raises :class:`JaxnnError` if ``u`` does not separate
-    the data (γ ≤ 0), since the bound then says nothing.
+    Returns:
+        :class:`Novikoff` of float scalars.
+
+    Raises:
+        JaxnnError: if ``u`` does not separate the data (γ ≤ 0), since the bound then says
+            nothing.
     """
     check_ndim(x, 2, "x")
     _check_labels(y)
@@ -216,10 +290,13 @@ def separability_certificate(x, y) -> np.ndarray | None:
     λ ≠ 0 has Σᵢ λᵢ yᵢ x̂ᵢ = 0 (then Σ λᵢ yᵢ ŵᵀx̂ᵢ = 0 for every ŵ, so not all terms are > 0).
     Solved as a small linear program (scipy, outside jit).
 
-    **Arguments:** `x`: (N, n); `y`: (N,) ±1.
+    Args:
+        x: (N, n) inputs.
+        y: (N,) ±1.
 
-    **Returns:** λ, (N,) float64 with Σλ = 1, or ``None`` when the data are separable.
-    For XOR, λ = (¼, ¼, ¼, ¼): the two positive and two negative corners share a centroid.
+    Returns:
+        λ, (N,) float64 with Σλ = 1, or ``None`` when the data are separable. For XOR,
+        λ = (¼, ¼, ¼, ¼): the two positive and two negative corners share a centroid.
     """
     from scipy.optimize import linprog
 

@@ -25,60 +25,119 @@ Convention: the notes write the penalty as λ‖w‖² (no ½); its step factor 
 We use λ·½‖W‖² (= λ·``jaxnn.nn.losses.l2_penalty``) so that λ is optax's weight-decay rate
 and the factor is (1 − ηλ); the notes' λ equals our λ/2.
 
-Parameters: ``{"W": (1, d), "b": (1,)}`` from :func:`jaxnn.models.linear.init`.
+Parameters: ``{"W": (1, d), "b": (1,)}`` (one linear unit); the sizes and λ live in one frozen
+:class:`SVMConfig`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
-from jaxnn.errors import check_positive
+from jaxnn.errors import ShapeError, check_positive
+from jaxnn.models import _config as cfgcheck
 from jaxnn.models import linear
 from jaxnn.nn import losses
 
 Array = jax.Array
 Params = dict[str, Array]
 
-init = linear.init  # zeros {"W": (1, d), "b": (1,)} for n_out = 1
+
+@dataclasses.dataclass(frozen=True)
+class SVMConfig:
+    """Static choices of the support-vector neuron (frozen, hashable).
+
+    Attributes:
+        n_in: d, the number of input features (integer ≥ 1).
+        lam: λ ≥ 0 of the λ·½‖W‖² penalty, the forgetting rate per unit learning rate
+            (default 0: no penalty).
+        dtype: floating dtype of :func:`init`'s parameters (stored as its name).
+    """
+
+    n_in: int
+    lam: float = 0.0
+    dtype: Any = "float32"
+
+    def __post_init__(self):
+        cfgcheck.int_field(self, "n_in")
+        cfgcheck.float_field(self, "lam", lo=0.0)
+        cfgcheck.dtype_field(self, "dtype")
+
+
+def init(key: Array | None, config: SVMConfig) -> Params:
+    """Zero start ``{"W": (1, d), "b": (1,)}`` (:func:`jaxnn.models.linear.init`).
+
+    Args:
+        key: unused (kept for the common ``init(key, config)`` contract).
+        config: :class:`SVMConfig`.
+
+    Returns:
+        ``{"W": (1, n_in) zeros, "b": (1,) zeros}``.
+    """
+    return linear.init(key, linear.LinearConfig(config.n_in, 1, dtype=config.dtype))
 
 
 def decision(params: Params, x: Array) -> Array:
-    """Decision score f(x) = wᵀx + b. ``x``: (B, d) float -> (B,)."""
+    """Decision score f(x) = wᵀx + b.
+
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        x: (B, d) float.
+
+    Returns:
+        (B,) scores.
+    """
     return linear.score(params, x)
 
 
-def apply(params: Params, x: Array, *, key=None, train=False) -> Array:
+def _check_params(params: Params, config: SVMConfig) -> None:
+    if tuple(jnp.shape(params["W"])) != (1, config.n_in):
+        raise ShapeError(f"params['W'] must have shape (1, {config.n_in}) for {config}; got "
+                         f"{tuple(jnp.shape(params['W']))}")
+
+
+def apply(params: Params, x: Array, *, config: SVMConfig, key: Array | None = None,
+          train: bool = False) -> Array:
     """Predicted class sign(f(x)) as ±1, with f = 0 assigned to −1 (as Qiu eq 82 and 114).
 
-    **Arguments:** `params` ``{"W": (1, d), "b": (1,)}``; `x` (B, d) float; `key`, `train` unused.
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        x: (B, d) float.
+        config: :class:`SVMConfig`.
+        key, train: unused (kept for the shared model contract).
 
-    **Returns:** (B,) array of ±1 in the dtype of the score.
+    Returns:
+        (B,) array of ±1 in the dtype of the score.
     """
+    _check_params(params, config)
     f = decision(params, x)
     return jnp.where(f > 0, 1.0, -1.0).astype(f.dtype)
 
 
-def loss(params: Params, batch, *, lam: float = 0.0) -> Array:
+def loss(params: Params, batch, *, config: SVMConfig, key: Array | None = None) -> Array:
     """Mean hinge loss plus λ·½‖W‖² (see the module docstring for the ½).
 
-    **Arguments:**
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        batch: ``(x (N, d) float, y (N,) float in {−1, +1})``.
+        config: :class:`SVMConfig` (λ = ``config.lam``).
+        key: unused.
 
-    - `params`: ``{"W": (1, d), "b": (1,)}``.
-    - `batch`: ``(x (N, d) float, y (N,) float in {−1, +1})``.
-    - `lam`: λ ≥ 0, the forgetting rate per unit learning rate (default 0: no penalty).
+    Returns:
+        scalar.
 
-    **Returns:** scalar.
-
-    **Raises:** :class:`jaxnn.errors.JaxnnError` if y has values other than ±1, shapes differ,
-    inputs are non-finite or λ < 0.
+    Raises:
+        JaxnnError: if y has values other than ±1, shapes differ or inputs are non-finite.
     """
-    check_positive(lam, "lam", strict=False)
     x, y = batch
     linear.check_batch(x, y)
     linear.check_binary(y, (-1, 1), "hinge labels y")
     linear.check_input(params, x, one_output=True)
-    return _loss(params, x, jnp.asarray(y), lam)
+    _check_params(params, config)
+    return _loss(params, x, jnp.asarray(y), config.lam)
 
 
 @jax.jit
@@ -87,16 +146,23 @@ def _loss(params, x, y, lam):  # compiled body; the checks above ran eagerly
     return losses.hinge(f, y.astype(f.dtype)) + lam * losses.l2_penalty(params)
 
 
-def forgetting_step(params: Params, batch, *, learning_rate: float, lam: float) -> Params:
+def forgetting_step(params: Params, batch, *, config: SVMConfig,
+                    learning_rate: float) -> Params:
     """One explicit SGD step: W ← (1 − ηλ)W − η∇_W hinge, b ← b − η∇_b hinge.
 
-    **Arguments:** `params`, `batch` as in :func:`loss`; `learning_rate` η > 0; `lam` λ ≥ 0.
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        batch: as in :func:`loss`.
+        config: :class:`SVMConfig` (λ = ``config.lam``).
+        learning_rate: η > 0.
 
-    **Returns:** the updated ``{"W": (1, d), "b": (1,)}``.
+    Returns:
+        the updated ``{"W": (1, d), "b": (1,)}``.
     """
     check_positive(learning_rate, "learning_rate")
-    g = jax.grad(loss)(params, batch, lam=0.0)  # data term only
-    decay = 1.0 - learning_rate * lam
+    data_only = dataclasses.replace(config, lam=0.0)
+    g = jax.grad(loss)(params, batch, config=data_only)  # data term only
+    decay = 1.0 - learning_rate * config.lam
     return {"W": decay * params["W"] - learning_rate * g["W"],
             "b": params["b"] - learning_rate * g["b"]}
 
@@ -105,14 +171,26 @@ def support_vectors(params: Params, x: Array, y: Array, *, tol: float = 1e-3) ->
     """Samples on or inside the margin, yᵢ f(xᵢ) ≤ 1 + tol: the only ones with a non-zero
     hinge subgradient, so the only ones that shape the boundary.
 
-    **Arguments:** `params`; `x` (N, d); `y` (N,) in {−1, +1}; `tol` ≥ 0 slack for "on the margin".
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+        x: (N, d) float.
+        y: (N,) in {−1, +1}.
+        tol: ≥ 0 slack for "on the margin".
 
-    **Returns:** (N,) bool mask.
+    Returns:
+        (N,) bool mask.
     """
     check_positive(tol, "tol", strict=False)
     return y * decision(params, x) <= 1.0 + tol
 
 
 def margin_width(params: Params) -> Array:
-    """Distance 2/‖w‖ between the hyperplanes f = +1 and f = −1 (scalar)."""
+    """Distance 2/‖w‖ between the hyperplanes f = +1 and f = −1.
+
+    Args:
+        params: ``{"W": (1, d), "b": (1,)}``.
+
+    Returns:
+        scalar.
+    """
     return 2.0 / jnp.linalg.norm(params["W"])

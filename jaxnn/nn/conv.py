@@ -113,26 +113,19 @@ def check_table(table: Any, num_in: int, num_out: int) -> np.ndarray:
 
 
 def table_mask(table: Any, num_in: int, num_out: int, nd: int, dtype: Any) -> jax.Array:
-    """The connection table as a filter-bank mask of shape (K, P, 1, ..., 1) (``nd`` ones)."""
+    """The connection table as a filter-bank mask to multiply a (K, P, *kernel) filter bank by.
+
+    Args:
+        table: (P, K) connection table (see :func:`check_table`), or None for full connections.
+        num_in: P. num_out: K. nd: number of spatial axes of the filters. dtype: mask dtype.
+
+    Returns:
+        (K, P, 1, …, 1) (``nd`` ones) 0/1 array, or the scalar 1 when ``table`` is None.
+    """
+    if table is None:
+        return jnp.ones((), dtype)
     t = check_table(table, num_in, num_out)
     return jnp.asarray(t.T.reshape(t.T.shape + (1,) * nd), dtype)
-
-
-def lenet5_table() -> np.ndarray:
-    """LeNet-5's C3 connection table (LeCun et al. 1998, table 1), shape (6, 16) bool.
-
-    Built from the rule the notes state in words (Qiu Xipeng, 《神经网络与深度学习》 (2015),
-    LeNet-5 slides): C3 maps 0–5 read every 3 consecutive S2 maps, maps 6–11 every 4
-    consecutive maps, maps 12–14 three non-consecutive sets of 4, map 15 all six (wrapping
-    around modulo 6). 60 connected filters in all.
-    """
-    cols = [[(k + i) % 6 for i in range(3)] for k in range(6)]
-    cols += [[(k + i) % 6 for i in range(4)] for k in range(6)]
-    cols += [[0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5], list(range(6))]
-    t = np.zeros((6, 16), bool)
-    for k, rows in enumerate(cols):
-        t[rows, k] = True
-    return t
 
 
 def _dimension_numbers(nd: int, channels_last: bool) -> tuple[str, str, str]:

@@ -2,7 +2,9 @@
 
 Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 121–122: a layer computes z = W a + b with W of
 shape (n_out, n_in) in the notes' orientation. Batched code computes ``x @ W.T + b`` for x of
-shape (..., n_in), which is the same thing row by row.
+shape (..., n_in), which is the same thing row by row. :func:`dense` is the one affine map of
+every model in :mod:`jaxnn.models` (MLP layers, LeNet-5's F6 and softmax head, the threshold
+net, the linear models and the SVM neuron), so each layer's parameters are ``{"W", "b"}``.
 
 Dropout (Srivastava et al. 2014, the "dropout" of the feedforward chapter's training tricks):
 ``rate`` is the probability of *dropping* a unit. Kept units are scaled by 1/(1 − rate)
