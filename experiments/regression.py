@@ -34,6 +34,7 @@ from jaxnn.errors import JaxnnError
 from jaxnn.models import generative
 from jaxnn.models import linear as lm
 from jaxnn.optim import sgd
+from jaxnn.train import gradient_descent
 
 TITLE = "Regression: least squares vs GD, logistic, softmax, shared-Gaussian generative classifier"
 QUICK = {"gd_steps": 3000, "gd_lr": 0.1, "cls_steps": 500, "cls_lr": 0.5, "x64": True}
@@ -44,7 +45,7 @@ def train_classifier(model: lm.LinearConfig, ds: data.Dataset, config: dict, y_t
     """Full-batch GD from zero with ``jaxnn.optim.sgd`` on ``lm.loss``; returns the GDResult."""
     y = ds.y_train if y_train is None else y_train
     params = lm.init(None, model)
-    return lm.gradient_descent(functools.partial(lm.loss, config=model), params, (ds.x_train, y),
+    return gradient_descent(functools.partial(lm.loss, config=model), params, (ds.x_train, y),
                                steps=config["cls_steps"], optimizer=sgd(config["cls_lr"]))
 
 
@@ -67,7 +68,7 @@ def _least_squares_part(config: dict, seed: int, metrics_: dict, reference: dict
     mse = lambda p, x, y: float(loss(p, (x, y)))  # noqa: E731
     p_normal = lm.least_squares(ds.x_train, y_train, method="normal")
     p_lstsq = lm.least_squares(ds.x_train, y_train, method="lstsq")
-    gd = lm.gradient_descent(loss, lm.init(None, model),
+    gd = gradient_descent(loss, lm.init(None, model),
                              (ds.x_train, y_train), steps=config["gd_steps"], optimizer=sgd(config["gd_lr"]))
     flat = lambda p: np.concatenate([np.ravel(p["b"]), np.ravel(p["W"])])  # noqa: E731
     X = np.asarray(lm.design_matrix(ds.x_train))

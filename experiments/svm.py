@@ -38,6 +38,7 @@ from jaxnn.models import linear as lm
 from jaxnn.models import svm
 from jaxnn.nn import losses
 from jaxnn.optim import sgd
+from jaxnn.train import gradient_descent
 
 TITLE = "SVM neuron: hinge loss, L2 as gradual forgetting, vs logistic regression"
 QUICK = {"steps": 2000, "lr": 0.5, "lam": 0.01, "toy_n": 200, "forget_steps": 200, "forget_lr": 0.1}
@@ -49,7 +50,7 @@ def _train(loss_fn, x, y, steps, lr):
     decayed from ``lr`` to 0 on a cosine: a constant rate leaves the hinge's subgradient
     iterates circling the optimum."""
     p0 = lm.init(None, lm.LinearConfig(x.shape[1], dtype=x.dtype))
-    return lm.gradient_descent(loss_fn, p0, (x, y), steps=steps,
+    return gradient_descent(loss_fn, p0, (x, y), steps=steps,
                                optimizer=sgd(optax.cosine_decay_schedule(lr, steps)))
 
 
@@ -126,7 +127,7 @@ def _forgetting(s_params, x, y, config, m, out) -> str:
     eta, lam, t = config["forget_lr"], config["lam"], config["forget_steps"]
     norm = lambda p: jnp.linalg.norm(p["W"])  # noqa: E731
     # data removed: only the penalty acts on W
-    gone = lm.gradient_descent(lambda p, b: lam * losses.l2_penalty(p), s_params, (x, y), steps=t,
+    gone = gradient_descent(lambda p, b: lam * losses.l2_penalty(p), s_params, (x, y), steps=t,
                                optimizer=sgd(eta), record=lambda p: p["W"])
     factors = (1.0 - eta * lam) ** np.arange(1, t + 1)
     expected = factors[:, None, None] * np.asarray(s_params["W"], np.float64)
@@ -135,9 +136,9 @@ def _forgetting(s_params, x, y, config, m, out) -> str:
     # data kept: hinge + penalty; and one explicit step vs the optimizer's step
     model = svm.SVMConfig(x.shape[1], lam=lam)
     loss = functools.partial(svm.loss, config=model)
-    kept = lm.gradient_descent(loss, s_params, (x, y), steps=t, optimizer=sgd(eta), record=norm)
+    kept = gradient_descent(loss, s_params, (x, y), steps=t, optimizer=sgd(eta), record=norm)
     step = svm.forgetting_step(s_params, (x, y), config=model, learning_rate=eta)
-    one = lm.gradient_descent(loss, s_params, (x, y), steps=1, optimizer=sgd(eta)).params
+    one = gradient_descent(loss, s_params, (x, y), steps=1, optimizer=sgd(eta)).params
     m["forgetting_step_max_abs_diff"] = float(max(jnp.max(jnp.abs(step[k] - one[k])) for k in step))
     m["forgetting_norm_ratio_without_data"] = float(norm(gone.params) / norm(s_params))
     m["forgetting_norm_ratio_with_data"] = float(kept.trace[-1] / norm(s_params))

@@ -2,6 +2,8 @@
 each key schedule; aux, key-less runs, and the wrappers built on it (gradient descent, the
 recurrent chunk runner)."""
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -82,15 +84,18 @@ def test_bad_step_counts_raise(n):
 
 def test_gradient_descent_is_the_engine_with_the_whole_set_each_step():
     from jaxnn.models import linear
+    from jaxnn.train import gradient_descent
 
+    cfg = linear.LinearConfig(3)
+    loss_fn = functools.partial(linear.loss, config=cfg)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((20, 3)).astype(np.float32)
     y = x @ np.array([1.0, -1.0, 2.0], np.float32)
-    res = linear.gradient_descent(linear.regression_loss, linear.init(None, 3), (x, y), steps=5,
-                                  learning_rate=0.1, record=lambda p: p["b"])
-    p, losses, trace = linear.init(None, 3), [], []
+    res = gradient_descent(loss_fn, linear.init(None, cfg), (x, y), steps=5,
+                           learning_rate=0.1, record=lambda p: p["b"])
+    p, losses, trace = linear.init(None, cfg), [], []
     for _ in range(5):
-        loss, g = jax.value_and_grad(linear.regression_loss)(p, (x, y))
+        loss, g = jax.value_and_grad(loss_fn)(p, (x, y))
         p = jax.tree.map(lambda a, b: a - 0.1 * b, p, g)
         losses.append(loss)
         trace.append(p["b"])

@@ -12,6 +12,7 @@ import pytest
 from jaxnn.derivations import linear as dl
 from jaxnn.errors import JaxnnError, ShapeError
 from jaxnn.models import linear
+from jaxnn.train import gradient_descent
 
 
 def _data(n=23, d=4, c=3, seed=0):
@@ -120,13 +121,13 @@ def test_gradient_descent_reaches_least_squares(x64):
     p_ls = linear.least_squares(x, y)
     reg64 = linear.LinearConfig(4, dtype=jnp.float64)
     loss = functools.partial(linear.loss, config=reg64)
-    p_gd, losses, _ = linear.gradient_descent(loss, linear.init(None, reg64),
+    p_gd, losses, _ = gradient_descent(loss, linear.init(None, reg64),
                                               (x, y), steps=400, learning_rate=0.1)
     chex.assert_trees_all_close(p_gd, p_ls, rtol=1e-8, atol=1e-8)
     assert losses.shape == (400,) and np.all(np.diff(np.asarray(losses)) <= 1e-12)
     # eq 81 as printed (w + λ∇R) climbs the risk instead
     ascent = optax.sgd(-0.1)
-    _, up, _ = linear.gradient_descent(loss, linear.init(None, reg64),
+    _, up, _ = gradient_descent(loss, linear.init(None, reg64),
                                        (x, y), steps=20, optimizer=ascent)
     assert up[-1] > 100 * up[0]
 
@@ -134,12 +135,12 @@ def test_gradient_descent_reaches_least_squares(x64):
 def test_logistic_and_softmax_gd_learn(key):
     x, _, yb, yc = _data(n=60)
     x = x.astype(np.float32)
-    p, _, _ = linear.gradient_descent(functools.partial(linear.loss, config=LOGISTIC),
+    p, _, _ = gradient_descent(functools.partial(linear.loss, config=LOGISTIC),
                                       linear.init(key, LOGISTIC), (x, yb), steps=300,
                                       learning_rate=0.5)
     assert np.mean((linear.apply(p, x, config=LOGISTIC) > 0.5) == yb) > 0.9
     yc = np.argmax(x[:, :3], axis=1)  # a linearly separable 3-class rule
-    p, losses, _ = linear.gradient_descent(functools.partial(linear.loss, config=SOFTMAX),
+    p, losses, _ = gradient_descent(functools.partial(linear.loss, config=SOFTMAX),
                                            linear.init(key, SOFTMAX), (x, yc), steps=300,
                                            learning_rate=1.0)
     assert losses[-1] < 0.5 * losses[0]
@@ -189,7 +190,7 @@ def test_bad_inputs():
     with pytest.raises(ShapeError, match=r"\(1, 5\)"):
         linear.apply(p1, np.ones((23, 4)), config=linear.LinearConfig(5))
     with pytest.raises(JaxnnError, match="exactly one"):
-        linear.gradient_descent(functools.partial(linear.loss, config=REG), p1, (x, y), steps=3)
+        gradient_descent(functools.partial(linear.loss, config=REG), p1, (x, y), steps=3)
     with pytest.raises(JaxnnError, match=r"n_out .*got 3"):
         linear.LinearConfig(4, 3, kind="logistic")
     with pytest.raises(JaxnnError, match=r"n_out .*got 1"):

@@ -9,8 +9,9 @@ import pytest
 
 from jaxnn.derivations import linear as dl
 from jaxnn.errors import JaxnnError
-from jaxnn.models import linear, svm
+from jaxnn.models import svm
 from jaxnn.nn import losses
+from jaxnn.train import gradient_descent
 
 
 def cfg(lam=0.0):
@@ -63,7 +64,7 @@ def test_weights_decay_geometrically_without_data_gradient(x64):
     x, y = _toy(gap=6.0)
     p0 = {"W": jnp.array([[2.0, 1.0]]), "b": jnp.array([0.1])}
     eta, lam, t = 0.05, 0.2, 30
-    pt, _, w_t = linear.gradient_descent(lambda p, b: svm.loss(p, b, config=cfg(lam)), p0, (x, y), steps=t,
+    pt, _, w_t = gradient_descent(lambda p, b: svm.loss(p, b, config=cfg(lam)), p0, (x, y), steps=t,
                                          learning_rate=eta, record=lambda p: p["W"])
     assert np.all(y * svm.decision(pt, x) > 1)  # still silent at the end
     factors = (1 - eta * lam) ** np.arange(1, t + 1)
@@ -75,7 +76,7 @@ def test_trained_neuron_separates_and_finds_support_vectors(key):
     x, y = _toy()
     x = x.astype(np.float32)
     y = y.astype(np.float32)
-    p, losses_, _ = linear.gradient_descent(lambda p, b: svm.loss(p, b, config=cfg(0.01)),
+    p, losses_, _ = gradient_descent(lambda p, b: svm.loss(p, b, config=cfg(0.01)),
                                             svm.init(key, cfg(0.01)), (x, y),
                                             steps=500, learning_rate=0.1)
     assert np.all(svm.apply(p, x, config=cfg(0.01)) == y)

@@ -25,7 +25,7 @@ Slips in the notes (the code follows autodiff):
 - eq 78: ∂‖Xᵀw − y‖²/∂w is 2X(Xᵀw − y); the notes drop the 2 (right only for ½‖·‖²).
   The zero of the gradient, eq 79, is unaffected.
 - eq 81 and 92 *add* the gradient, w ← w + λ ∂R/∂w; that is ascent on the risk. Descent
-  subtracts it: w ← w − λ ∂R/∂w (:func:`gradient_descent`).
+  subtracts it: w ← w − λ ∂R/∂w (:func:`jaxnn.train.gradient_descent`).
 - eq 95 writes softmax as wᵀx / exp(Σ wᵢᵀx); the exponential belongs on the numerator and
   inside the sum: exp(w_cᵀx) / Σᵢ exp(wᵢᵀx) (eq 97 has it right).
 - eq 104 carries a 1/N that eq 98 (a sum) lacks and sums "i = 1 … C" over samples; we use the
@@ -38,15 +38,12 @@ The losses are batch means (empirical risk, eq 47), so learning rates do not sca
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
 
 from jaxnn.errors import (
     JaxnnError,
@@ -55,7 +52,6 @@ from jaxnn.errors import (
     check_finite,
     check_labels,
     check_ndim,
-    check_positive,
     check_same_leading,
     check_shape,
 )
@@ -353,56 +349,3 @@ def least_squares(x: Array, y: Array, *, method: str = "normal", rcond: float | 
     else:
         w_hat = jnp.linalg.lstsq(X.T, y, rcond=rcond)[0]
     return {"W": w_hat[None, 1:], "b": w_hat[:1]}
-
-
-# --------------------------------------------------------------------------- gradient descent
-
-
-class GDResult(NamedTuple):
-    """What :func:`gradient_descent` returns."""
-
-    params: Params  # the final parameters
-    losses: Array  # (steps,) the loss *before* each update
-    trace: Any  # record(params) after each update, stacked on a leading (steps,) axis; or None
-
-
-def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, batch: Batch, *,
-                     steps: int, learning_rate: float | None = None,
-                     optimizer: optax.GradientTransformation | None = None,
-                     record: Callable[[Params], Any] | None = None) -> GDResult:
-    """Full-batch gradient descent w ← w − λ ∇R(w) (eq 81 with the sign corrected): the
-    training engine's jitted ``lax.scan`` (:func:`jaxnn.train.engine.make_runner`) with every
-    step on the whole set.
-
-    **Arguments:**
-
-    - `loss_fn`: ``loss_fn(params, batch) -> scalar`` (e.g. :func:`regression_loss`).
-    - `params`: start pytree (e.g. :func:`init`'s zeros).
-    - `batch`: ``(x, y)`` arrays, the whole training set.
-    - `steps`: int ≥ 1, number of updates.
-    - `learning_rate`: λ > 0 for plain ``optax.sgd``; or give `optimizer` instead.
-    - `optimizer`: any ``optax.GradientTransformation`` (e.g. ``jaxnn.optim.sgd``).
-    - `record`: optional ``params -> pytree`` evaluated after every update (e.g. the weights).
-
-    **Returns:** :class:`GDResult` ``(params, losses (steps,), trace)``.
-    """
-    check_positive(steps, "steps")
-    if (learning_rate is None) == (optimizer is None):
-        raise JaxnnError("give exactly one of learning_rate and optimizer")
-    if optimizer is None:
-        check_positive(learning_rate, "learning_rate")
-        optimizer = optax.sgd(learning_rate)
-    loss_fn(params, batch)  # validate the inputs eagerly, before tracing
-    # the training engine sits above the models; imported here so models import without it
-    from jaxnn.train.engine import make_runner
-    from jaxnn.train.step import make_train_step
-
-    train = make_train_step(lambda p, b, _key: loss_fn(p, b), optimizer, jit=False)
-
-    def step(p, state, b, key):
-        p, state, value, _ = train(p, state, b, key)
-        return p, state, value, None if record is None else record(p)
-
-    run = make_runner(step, lambda data, i, _key: data, int(steps), keep_aux=record is not None)
-    out = run(params, optimizer.init(params), batch)
-    return GDResult(out.params, out.losses, out.aux)

@@ -8,7 +8,7 @@
                valid_data=(xv, yv), eval_fn=metrics, patience=5, checkpoint_dir="ckpt")
     plot_history(res.history, "curves.png")
 
-Every loop (``fit``'s epochs, ``jaxnn.models.linear.gradient_descent``, the recurrent
+Every loop (``fit``'s epochs, ``gradient_descent``, the recurrent
 experiments' chunks) is one :func:`~jaxnn.train.engine.make_runner` scan over steps.
 """
 
@@ -20,6 +20,7 @@ from jaxnn.train.engine import (  # noqa: F401
     make_runner,
     split_keys,
 )
+from jaxnn.train.gd import GDResult, gradient_descent  # noqa: F401
 from jaxnn.train.loop import FitResult, FitState, evaluate, fit  # noqa: F401
 from jaxnn.train.progress import plot_history, read_jsonl  # noqa: F401
 from jaxnn.train.step import make_train_step  # noqa: F401

@@ -4,7 +4,7 @@ Every training loop of jaxnn is this scan with a different way of feeding it:
 
 - :func:`jaxnn.train.fit`: an epoch is one scan whose step ``i`` gathers row ``i`` of a
   shuffled index matrix (N // B, B) (:func:`make_epoch_fn`);
-- :func:`jaxnn.models.linear.gradient_descent`: every step sees the whole training set
+- :func:`jaxnn.train.gradient_descent`: every step sees the whole training set
   (batch gradient descent, Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 61–62);
 - the recurrent experiments: every step draws a fresh synthetic batch from its own key.
 
