@@ -44,7 +44,6 @@ for the table; ``report.ok``; ``report.assert_ok()`` raises ``AssertionError`` w
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,108 +52,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxnn._check_report import Comparison, GradientReport, LeafCheck, compare
 from jaxnn.errors import JaxnnError, ShapeError, check_positive
 
 __all__ = ["Comparison", "LeafCheck", "GradientReport", "gradient", "jacobian",
            "assert_gradient", "assert_jacobian"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Comparison:
-    """One array ``got`` against a reference ``want`` under ``|got − want| ≤ atol + rtol·|want|``.
-
-    **Fields:** `max_abs` max |got − want|; `max_rel` max |got − want| / |want| (inf where
-    want = 0 ≠ got); `index` the element (a tuple, () for scalars) where the error is largest
-    relative to its tolerance; `ok` whether every element passes (NaN fails).
-    """
-
-    max_abs: float
-    max_rel: float
-    index: tuple[int, ...]
-    ok: bool
-
-
-@dataclasses.dataclass(frozen=True)
-class LeafCheck:
-    """The checks of one derivative leaf at one point.
-
-    **Fields:** `point` index of the point (given points first, each followed by its random
-    ones); `path` the leaf as argument name + pytree path, e.g. ``"params['cell']['U']"``;
-    `shape` the leaf's shape; `closed` closed form vs autodiff; `fd` autodiff vs finite
-    differences (None with ``fd=False``); `fd_method` ``"coords"``, ``"<k> dirs"`` or ``"off"``.
-    """
-
-    point: int
-    path: str
-    shape: tuple[int, ...]
-    closed: Comparison
-    fd: Comparison | None
-    fd_method: str
-
-    @property
-    def ok(self) -> bool:
-        return self.closed.ok and (self.fd is None or self.fd.ok)
-
-
-@dataclasses.dataclass(frozen=True)
-class GradientReport:
-    """What :func:`gradient` or :func:`jacobian` found: one row per point and leaf.
-
-    **Fields:** `kind` ``"gradient"`` or ``"jacobian"``; `leaves` the :class:`LeafCheck` rows;
-    `tolerances` ``(rtol, atol, fd_rtol, fd_atol, fd_eps)``.
-    """
-
-    kind: str
-    leaves: tuple[LeafCheck, ...]
-    tolerances: tuple[float, float, float, float, float]
-
-    @property
-    def ok(self) -> bool:
-        """True when every leaf passes both comparisons at every point."""
-        return all(leaf.ok for leaf in self.leaves)
-
-    @property
-    def failures(self) -> tuple[LeafCheck, ...]:
-        """The rows that fail."""
-        return tuple(leaf for leaf in self.leaves if not leaf.ok)
-
-    def assert_ok(self) -> GradientReport:
-        """Raise ``AssertionError`` with the table unless :attr:`ok`; return ``self``."""
-        if not self.ok:
-            raise AssertionError("\n" + str(self))
-        return self
-
-    def __str__(self) -> str:
-        rtol, atol, fd_rtol, fd_atol, eps = self.tolerances
-        auto = "jax.grad" if self.kind == "gradient" else "jax.jacrev"
-        verdict = "ok" if self.ok else f"FAILED ({len(self.failures)} of {len(self.leaves)} rows)"
-        head = (f"{self.kind} check {verdict}: closed form vs {auto} (rtol {rtol:g}, atol {atol:g}); "
-                f"{auto} vs central differences (eps {eps:g}; rtol {fd_rtol:g}, atol {fd_atol:g})")
-        rows = [("point", "leaf", "shape", "closed-auto abs", "rel", "at",
-                 "auto-FD abs", "rel", "at", "FD", "")]
-        for leaf in self.leaves:
-            c, d = leaf.closed, leaf.fd
-            fd_cells = ("-", "-", "-") if d is None else (f"{d.max_abs:.2e}", f"{d.max_rel:.2e}",
-                                                          str(d.index))
-            rows.append((str(leaf.point), leaf.path, str(leaf.shape), f"{c.max_abs:.2e}",
-                         f"{c.max_rel:.2e}", str(c.index), *fd_cells, leaf.fd_method,
-                         "ok" if leaf.ok else "FAIL"))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-        return "\n".join([head, *lines])
-
-
-def _compare(got: Any, want: Any, rtol: float, atol: float) -> Comparison:
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    err, scale = np.abs(got - want), np.abs(want)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(err == 0, 0.0, err / scale)
-        excess = np.where(err == 0, 0.0, err / (atol + rtol * scale))
-    if err.size == 0:
-        return Comparison(0.0, 0.0, (), True)
-    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), err.shape))
-    ok = bool(np.all(err <= atol + rtol * scale))
-    return Comparison(float(np.max(err)), float(np.max(rel)), index, ok)
 
 
 def _to_float64(tree: Any) -> Any:
@@ -266,9 +168,9 @@ def _fd_leaf(probe: Callable, start: int, n_total: int, deriv: Any, out_shape: t
     fd = np.concatenate([probe(full[s:s + size]) for s in range(0, len(full), size)])
     fd = fd[:len(v)].reshape(len(v), m_out)  # fd[j] = ⟨∂f/∂θ, v_j⟩ (J v_j for a Jacobian)
     if method == "coords":  # the whole derivative leaf
-        return _compare(deriv, fd.T.reshape(deriv.shape), rtol, atol), method
+        return compare(deriv, fd.T.reshape(deriv.shape), rtol, atol), method
     along = v @ deriv.reshape(m_out, n).T  # (directions, m_out)
-    return _compare(along.reshape((len(v), *out_shape)), fd.reshape((len(v), *out_shape)),
+    return compare(along.reshape((len(v), *out_shape)), fd.reshape((len(v), *out_shape)),
                     rtol, atol), method
 
 
@@ -353,43 +255,49 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
                         int(starts[-1]), a, out.shape, rng_dirs, fd_rtol, fd_atol,
                         fd_max_coords, fd_directions, chunk)
                 rows.append(LeafCheck(p_idx, path, tuple(np.shape(a)),
-                                      _compare(c, a, rtol, atol), vs_fd, method))
+                                      compare(c, a, rtol, atol), vs_fd, method))
     return GradientReport(kind, tuple(rows), (rtol, atol, fd_rtol, fd_atol, fd_eps))
 
 
 def gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
     """Compare a closed-form gradient with ``jax.grad`` and central differences, in float64.
 
-    **Arguments:**
+    Args:
+        closed_form: ``closed_form(*args)`` returns the pytree ``jax.grad(f, argnums)(*args)``
+            returns: one leaf per leaf of the differentiated argument(s), of that leaf's
+            shape (a tuple over the arguments for tuple ``argnums``).
+        f: the scalar function, ``f(*args) -> ()``.
+        *args: the point, ``f``'s positional arguments (pytrees of arrays or floats).
+        **options: keyword only:
 
-    - `closed_form`: ``closed_form(*args)`` returns the pytree ``jax.grad(f, argnums)(*args)``
-      returns: one leaf per leaf of the differentiated argument(s), of that leaf's shape (a
-      tuple over the arguments for tuple `argnums`).
-    - `f`: the scalar function, ``f(*args) -> ()``.
-    - `args`: the point, ``f``'s positional arguments (pytrees of arrays or floats).
+            - ``argnums``: which argument(s) to differentiate, as in ``jax.grad``; default 0.
+            - ``points``: instead of ``args``, a sequence of argument tuples to check at (a
+              bare non-tuple value is taken as the only argument).
+            - ``n_random``: random points added after each point (its differentiated
+              arguments plus N(0, ``scale``²) noise); default 0. ``scale``: default 1.0.
+            - ``key``: PRNG key or int seed for the random points and directions; default
+              ``key(0)``.
+            - ``rtol``, ``atol``: closed form vs autodiff,
+              ``|closed − auto| ≤ atol + rtol·|auto|``; default 1e-10, 1e-12.
+            - ``fd``: also compare autodiff with central differences (turn off at a kink);
+              default True.
+            - ``fd_eps``: the step ε, default 1e-6; ``fd_rtol``, ``fd_atol``:
+              ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``, default 1e-6, 1e-8.
+            - ``fd_max_coords``: leaves of up to this many elements (default 64) are
+              differenced along every coordinate, larger ones along ``fd_directions``
+              (default 8) random unit directions; ``fd_batch``: probes per ``jax.vmap`` call
+              (default 64), bounding memory.
 
-    **Options** (keyword only):
+    Returns:
+        a :class:`GradientReport`, one row per point and leaf.
 
-    - `argnums`: which argument(s) to differentiate, as in ``jax.grad``; default 0.
-    - `points`: instead of `args`, a sequence of argument tuples to check at (a bare
-      non-tuple value is taken as the only argument).
-    - `n_random`: random points added after each point (its differentiated arguments plus
-      N(0, `scale`²) noise); default 0. `scale`: default 1.0.
-    - `key`: PRNG key or int seed for the random points and directions; default ``key(0)``.
-    - `rtol`, `atol`: closed form vs autodiff, ``|closed − auto| ≤ atol + rtol·|auto|``;
-      default 1e-10, 1e-12.
-    - `fd`: also compare autodiff with central differences (turn off at a kink); default True.
-    - `fd_eps`: the step ε, default 1e-6; `fd_rtol`, `fd_atol`:
-      ``|auto − fd| ≤ fd_atol + fd_rtol·|fd|``, default 1e-6, 1e-8.
-    - `fd_max_coords`: leaves of up to this many elements (default 64) are differenced along
-      every coordinate, larger ones along `fd_directions` (default 8) random unit directions;
-      `fd_batch`: probes per ``jax.vmap`` call (default 64), bounding memory.
-
-    **Returns:** a :class:`GradientReport`, one row per point and leaf.
-
-    **Raises:** :class:`jaxnn.errors.ShapeError` if the closed form's pytree or a leaf's shape
-    differs from ``jax.grad``'s (naming the path and both shapes) or ``f`` is not scalar;
-    ``TypeError`` for an unknown option.
+    Raises:
+        ShapeError: the closed form's pytree or a leaf's shape differs from ``jax.grad``'s
+            (the message names the path and both shapes), or ``f`` is not scalar.
+        JaxnnError: a negative tolerance or count, a non-positive ``fd_eps``,
+            ``fd_directions``, ``fd_batch`` or ``scale``, bad ``argnums``, or both ``args``
+            and ``points``.
+        TypeError: an unknown option.
     """
     return _check("gradient", closed_form, f, args, **options)
 
@@ -403,23 +311,47 @@ def jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> 
     e.g. ``(K, K)`` for softmax's diag(y) − y yᵀ or an elementwise f's diag(f′(x)).
     Directional differences compare J v with (f(x + εv) − f(x − εv)) / 2ε.
 
-    **Arguments:**
+    Args:
+        closed_form: returns the pytree ``jax.jacrev(f, argnums)(*args)`` returns: per
+            argument leaf of shape ``s``, an array of shape ``out + s``.
+        f: ``f(*args) -> out``, one array.
+        *args: the point, ``f``'s positional arguments.
+        **options: as in :func:`gradient`.
 
-    - `closed_form`: returns the pytree ``jax.jacrev(f, argnums)(*args)`` returns.
-    - `f`: ``f(*args) -> out``, one array.
-    - `args`: the point, ``f``'s positional arguments.
-    - `options`: as in :func:`gradient`.
+    Returns:
+        a :class:`GradientReport` (``kind="jacobian"``).
 
-    **Returns:** a :class:`GradientReport` (``kind="jacobian"``).
+    Raises:
+        ShapeError: as in :func:`gradient`, or ``f`` does not return one array.
     """
     return _check("jacobian", closed_form, f, args, **options)
 
 
 def assert_gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
-    """:func:`gradient`; raise ``AssertionError`` with the table unless ok, else return the report."""
+    """:func:`gradient`, then :meth:`GradientReport.assert_ok`.
+
+    Args:
+        closed_form, f, *args, **options: as in :func:`gradient`.
+
+    Returns:
+        the :class:`GradientReport`, when it is ok.
+
+    Raises:
+        AssertionError: with the report's table, unless every row passes.
+    """
     return gradient(closed_form, f, *args, **options).assert_ok()
 
 
 def assert_jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
-    """:func:`jacobian`; raise ``AssertionError`` with the table unless ok, else return the report."""
+    """:func:`jacobian`, then :meth:`GradientReport.assert_ok`.
+
+    Args:
+        closed_form, f, *args, **options: as in :func:`jacobian`.
+
+    Returns:
+        the :class:`GradientReport`, when it is ok.
+
+    Raises:
+        AssertionError: with the report's table, unless every row passes.
+    """
     return jacobian(closed_form, f, *args, **options).assert_ok()
