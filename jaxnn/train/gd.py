@@ -21,12 +21,20 @@ Array = jax.Array
 Params = Any
 Batch = Any
 
-class GDResult(NamedTuple):
-    """What :func:`gradient_descent` returns."""
 
-    params: Params  # the final parameters
-    losses: Array  # (steps,) the loss *before* each update
-    trace: Any  # record(params) after each update, stacked on a leading (steps,) axis; or None
+class GDResult(NamedTuple):
+    """What :func:`gradient_descent` returns.
+
+    Attributes:
+        params: the final parameters (the structure and shapes of the start ``params``).
+        losses: (steps,) the loss *before* each update.
+        trace: ``record(params)`` after each update, stacked on a leading (steps,) axis; or
+            None without ``record``.
+    """
+
+    params: Params
+    losses: Array
+    trace: Any
 
 
 def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, batch: Batch, *,
@@ -37,17 +45,22 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
     training engine's jitted ``lax.scan`` (:func:`jaxnn.train.engine.make_runner`) with every
     step on the whole set.
 
-    **Arguments:**
+    Args:
+        loss_fn: ``loss_fn(params, batch) -> ()`` scalar (e.g.
+            ``functools.partial(jaxnn.models.linear.loss, config=c)``).
+        params: start pytree (e.g. :func:`jaxnn.models.linear.init`'s zeros).
+        batch: ``(x, y)`` arrays, the whole training set (e.g. x (N, d), y (N,)).
+        steps: int ≥ 1, number of updates.
+        learning_rate: λ > 0 for plain ``optax.sgd``; or give ``optimizer`` instead.
+        optimizer: any ``optax.GradientTransformation`` (e.g. ``jaxnn.optim.sgd``).
+        record: optional ``params -> pytree`` evaluated after every update (e.g. the weights).
 
-    - `loss_fn`: ``loss_fn(params, batch) -> scalar`` (e.g. ``functools.partial(jaxnn.models.linear.loss, config=c)``).
-    - `params`: start pytree (e.g. :func:`jaxnn.models.linear.init`'s zeros).
-    - `batch`: ``(x, y)`` arrays, the whole training set.
-    - `steps`: int ≥ 1, number of updates.
-    - `learning_rate`: λ > 0 for plain ``optax.sgd``; or give `optimizer` instead.
-    - `optimizer`: any ``optax.GradientTransformation`` (e.g. ``jaxnn.optim.sgd``).
-    - `record`: optional ``params -> pytree`` evaluated after every update (e.g. the weights).
+    Returns:
+        :class:`GDResult` ``(params, losses (steps,), trace)``.
 
-    **Returns:** :class:`GDResult` ``(params, losses (steps,), trace)``.
+    Raises:
+        JaxnnError: ``steps`` < 1, a non-positive ``learning_rate``, or not exactly one of
+            ``learning_rate`` and ``optimizer``.
     """
     check_positive(steps, "steps")
     if (learning_rate is None) == (optimizer is None):
