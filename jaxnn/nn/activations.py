@@ -10,19 +10,13 @@ the same shape and dtype out. Each has a derivative ``<name>_prime(x)`` written 
 form (never via autodiff); the tests compare each against ``jax.grad``.
 
 Derivatives at kinks (where the notes leave a ``?``) follow what ``jax.grad`` of the function
-returns, so a hand backprop and autodiff agree bit for bit:
+returns, so a hand backprop and autodiff agree bit for bit. At x = 0:
 
-=============  ==========================  =================================================
-function       derivative at ``x = 0``     note
-=============  ==========================  =================================================
-``relu``       0                           figure 15 of the backprop notes writes 1 (x ≥ 0);
-                                           any value in [0, 1] is a subgradient. ``jax.grad``
-                                           of ``jax.nn.relu`` returns 0 and so do we.
-                                           (``jnp.maximum(x, 0)`` would give 0.5.)
-``leaky_relu`` ``negative_slope``          consistent with ``relu`` (slope 0 gives relu).
-``binary_step`` 0                          the notes write ``?``; the step is 1 for x ≥ 0.
-``sign``       0                           ``sign(0) = 0``.
-=============  ==========================  =================================================
+- ``relu_prime`` is 0, as ``jax.grad`` of ``jax.nn.relu`` (``jnp.maximum(x, 0)`` would give
+  0.5); figure 15 of the backprop notes writes 1 (x ≥ 0); any value in [0, 1] is a subgradient.
+- ``leaky_relu_prime`` is ``negative_slope``, consistent with ``relu`` (slope 0 gives relu).
+- ``binary_step_prime`` is 0 (the notes write ``?``; the step is 1 for x ≥ 0), ``sign_prime``
+  is 0 (``sign(0) = 0``).
 
 The vector activations :func:`softmax` and :func:`log_softmax` subtract the maximum first, so
 logits of any size give finite values. Their Jacobian ``diag(y) − y yᵀ`` (eq 44) lives in
@@ -50,7 +44,6 @@ _GELU_CUBIC = 0.044715  # Hendrycks & Gimpel (2016), tanh approximation
 
 
 # --------------------------------------------------------------------------- functions
-
 
 def sigmoid(x: Array) -> Array:
     """Logistic function σ(x) = 1 / (1 + e^{−x}) (Qiu eq 35, 117).
@@ -106,10 +99,7 @@ def tanh_prime(x: Array) -> Array:
 
 
 def relu(x: Array) -> Array:
-    """Rectifier max(0, x) (Qiu eq 119): x where x > 0, else 0.
-
-    Written as ``where(x > 0, x, 0)`` so ``jax.grad`` at 0 is 0, the same as
-    ``jax.nn.relu`` and :func:`relu_prime`.
+    """Rectifier max(0, x) (Qiu eq 119), as ``where(x > 0, x, 0)`` so ``jax.grad`` at 0 is 0.
 
     Args:
         x: array of any shape, floating dtype.
@@ -121,11 +111,7 @@ def relu(x: Array) -> Array:
 
 
 def relu_prime(x: Array) -> Array:
-    """ReLU derivative: 1 for x > 0, 0 for x ≤ 0.
-
-    At x = 0 the function has no derivative; we return 0, which is what ``jax.grad`` of
-    ``jax.nn.relu`` (and of :func:`relu`) returns. The backprop notes' figure 15 writes 1 for
-    x ≥ 0; both are valid subgradients.
+    """ReLU derivative: 1 for x > 0, 0 for x ≤ 0 (0 at the kink, as ``jax.grad``).
 
     Args:
         x: array of any shape, floating dtype.
@@ -137,9 +123,7 @@ def relu_prime(x: Array) -> Array:
 
 
 def softplus(x: Array) -> Array:
-    """softplus(x) = log(1 + e^x) (Qiu eq 120), a smooth ReLU.
-
-    Computed as ``logaddexp(x, 0)`` so large x gives x (not inf).
+    """softplus(x) = log(1 + e^x) (Qiu eq 120), a smooth ReLU; ``logaddexp(x, 0)``, so no inf.
 
     Args:
         x: array of any shape, floating dtype.
@@ -175,8 +159,7 @@ def binary_step(x: Array) -> Array:
 
 
 def binary_step_prime(x: Array) -> Array:
-    """Derivative of the step: 0 for x ≠ 0; the notes leave x = 0 as "?", we return 0
-    (what ``jax.grad`` returns).
+    """Derivative of the step: 0 (the notes leave x = 0 as "?"; 0 is what ``jax.grad`` gives).
 
     Args:
         x: array of any shape, floating dtype.
@@ -200,7 +183,7 @@ def sign(x: Array) -> Array:
 
 
 def sign_prime(x: Array) -> Array:
-    """Derivative of sign: 0 everywhere except undefined at 0, where we return 0 as ``jax.grad`` does.
+    """Derivative of sign: 0 (undefined at 0, where it is 0 as ``jax.grad`` returns).
 
     Args:
         x: array of any shape, floating dtype.
@@ -212,7 +195,7 @@ def sign_prime(x: Array) -> Array:
 
 
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
-    """Leaky ReLU: x for x > 0, ``negative_slope``·x otherwise (Maas et al. 2013; not in the notes).
+    """Leaky ReLU: x for x > 0, ``negative_slope``·x otherwise (Maas et al. 2013; not in notes).
 
     Args:
         x: array of any shape, floating dtype.
@@ -225,7 +208,7 @@ def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
 
 
 def leaky_relu_prime(x: Array, negative_slope: float = 0.01) -> Array:
-    """Leaky ReLU derivative: 1 for x > 0, ``negative_slope`` for x ≤ 0 (also at 0, as ``jax.grad``).
+    """Leaky ReLU derivative: 1 for x > 0, ``negative_slope`` for x ≤ 0 (at 0 too, as jax.grad).
 
     Args:
         x: array of any shape, floating dtype.
@@ -240,8 +223,7 @@ def leaky_relu_prime(x: Array, negative_slope: float = 0.01) -> Array:
 def elu(x: Array, alpha: float = 1.0) -> Array:
     """ELU: x for x > 0, α(e^x − 1) otherwise (Clevert et al. 2016; not in the notes).
 
-    The exponential is only evaluated on the non-positive part, so large x cannot overflow
-    into the (unused) branch and poison the gradient.
+    e^x is evaluated on the non-positive part only, so large x cannot poison the gradient.
 
     Args:
         x: array of any shape, floating dtype.
@@ -271,9 +253,9 @@ def elu_prime(x: Array, alpha: float = 1.0) -> Array:
 def gelu(x: Array, approximate: bool = False) -> Array:
     """GELU x·Φ(x) (Hendrycks & Gimpel 2016; not in the notes).
 
-    Exact: ``0.5 x (1 + erf(x/√2))``, evaluated as ``0.5 x erfc(−x/√2)`` (the same function
-    without the cancellation of 1 + erf for x ≪ 0). With ``approximate=True``:
-    ``0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))``. Default exact, as ``jax.nn.gelu`` is not.
+    Exact (the default, unlike ``jax.nn.gelu``): ``0.5 x (1 + erf(x/√2))`` as ``0.5 x
+    erfc(−x/√2)``, without 1 + erf's cancellation for x ≪ 0; with ``approximate=True``
+    ``0.5 x (1 + tanh(√(2/π)(x + 0.044715 x³)))``.
 
     Args:
         x: array of any shape, floating dtype.
@@ -289,8 +271,8 @@ def gelu(x: Array, approximate: bool = False) -> Array:
 
 
 def gelu_prime(x: Array, approximate: bool = False) -> Array:
-    """GELU derivative. Exact: Φ(x) + x φ(x) with φ(x) = e^{−x²/2}/√(2π).
-    Approximate: ``0.5(1 + t) + 0.5 x (1 − t²) √(2/π)(1 + 3·0.044715 x²)``, t = tanh(u).
+    """GELU derivative: Φ(x) + x φ(x), φ(x) = e^{−x²/2}/√(2π); with ``approximate=True``
+    ``0.5(1 + t) + 0.5 x (1 − t²) √(2/π)(1 + 3·0.044715 x²)``, t = tanh(u).
 
     Args:
         x: array of any shape, floating dtype.
@@ -334,7 +316,6 @@ def identity_prime(x: Array) -> Array:
 
 # --------------------------------------------------------------------------- vector
 
-
 def _check_axis(z: Array, axis: int) -> None:
     nd = np.ndim(z)
     if nd == 0 or not -nd <= axis < nd:
@@ -342,7 +323,7 @@ def _check_axis(z: Array, axis: int) -> None:
 
 
 def log_softmax(z: Array, axis: int = -1) -> Array:
-    """log softmax(z)_k = z_k − log Σ_i e^{z_i}, computed as (z − m) − log Σ e^{z − m}, m = max z.
+    """log softmax(z)_k = z_k − log Σ_i e^{z_i}, as (z − m) − log Σ e^{z − m} with m = max z.
 
     Args:
         z: logits, any shape with at least one dimension, floating dtype.
@@ -372,7 +353,6 @@ def softmax(z: Array, axis: int = -1) -> Array:
 
 
 # --------------------------------------------------------------------------- registry
-
 
 class Activation(NamedTuple):
     """An elementwise activation and its closed-form derivative."""
