@@ -30,15 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
-from jaxnn.errors import (
-    JaxnnError,
-    ShapeError,
-    check_choice,
-    check_finite,
-    check_labels,
-    check_ndim,
-    check_positive,
-)
+from jaxnn.errors import (JaxnnError, ShapeError, check_choice, check_finite, check_labels,
+                          check_ndim, check_positive)
 from jaxnn.nn.activations import log_softmax, relu, softplus
 
 Array = jax.Array
@@ -48,20 +41,15 @@ _REDUCTIONS = ("half_sum", "sum", "mean")
 
 # --------------------------------------------------------------------------- validation
 
-
 def _concrete(x: Any) -> np.ndarray | None:
     """A numpy view of ``x`` when it is a concrete value, else None (under jit)."""
-    if isinstance(x, jax.core.Tracer):
-        return None
-    return np.asarray(x)
+    return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
 
 
 def _check_same_shape(a: Any, b: Any, a_name: str, b_name: str) -> None:
     if np.shape(a) != np.shape(b):
-        raise ShapeError(
-            f"{a_name} and {b_name} must have the same shape; got {tuple(np.shape(a))} "
-            f"and {tuple(np.shape(b))}"
-        )
+        raise ShapeError(f"{a_name} and {b_name} must have the same shape; got "
+                         f"{tuple(np.shape(a))} and {tuple(np.shape(b))}")
 
 
 def _check_interval(x: Any, lo: float, hi: float, name: str) -> None:
@@ -125,7 +113,6 @@ def _pick(log_probs: Array, labels: Array, is_int: bool) -> Array:
 
 # --------------------------------------------------------------------------- losses
 
-
 def squared_error(y_hat: Array, y: Array, reduction: str = "half_sum") -> Array:
     """Squared loss (Qiu eq 53, L = (y − f(x))²) summed or averaged over every element.
 
@@ -175,9 +162,8 @@ def binary_cross_entropy(p: Array, y: Array) -> Array:
 def binary_cross_entropy_with_logits(z: Array, y: Array) -> Array:
     """Binary cross-entropy of p = σ(z), computed stably from the logit z.
 
-    −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z
-    = max(z, 0) − y z + log(1 + e^{−|z|}), finite for any finite z (e.g. ±1e4 in float32).
-    Its gradient is (σ(z) − y)/N.
+    −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z = max(z, 0) − y z +
+    log(1 + e^{−|z|}): finite for any finite z (e.g. ±1e4 in float32); gradient (σ(z) − y)/N.
 
     Args:
         z: logits, any shape, floating dtype.
@@ -246,9 +232,7 @@ def hinge(f: Array, y: Array) -> Array:
 
 
 def zero_one(y_hat: Array, y: Array) -> Array:
-    """0-1 loss I(y ≠ f(x)) (Qiu eq 52), averaged: the error rate.
-
-    Qiu eq 51 swaps the two cases (1 if y = f(x)); eq 52 is the correct one used here.
+    """0-1 loss I(y ≠ f(x)) (Qiu eq 52, not eq 51's swapped cases), averaged: the error rate.
 
     Args:
         y_hat: predicted labels, any shape, any dtype.
@@ -262,7 +246,6 @@ def zero_one(y_hat: Array, y: Array) -> Array:
 
 
 # --------------------------------------------------------------------------- penalties
-
 
 #: Parameter names treated as weights by the penalties: the notes' W, U, and Flax's "kernel".
 WEIGHT_PREFIXES: tuple[str, ...] = ("W", "U", "kernel")
@@ -278,9 +261,8 @@ def _leaf_name(path: tuple) -> str:
 
 def weight_mask(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Any:
     """Pytree of bools shaped like ``params``: True where the (innermost) key starts with one
-    of ``prefixes`` (a weight matrix), False for biases (``b``, ``bU``, …) and the rest.
-
-    Usable as the ``mask`` of ``optax.add_decayed_weights``.
+    of ``prefixes`` (a weight matrix), False for biases (``b``, ``bU``, …) and the rest; usable
+    as the ``mask`` of ``optax.add_decayed_weights``.
 
     Args:
         params: any pytree of arrays with dict keys (e.g. ``{"W1": ..., "b1": ...}``).
@@ -361,9 +343,8 @@ def structural_risk(risk: Array, params: Any, lam: float, penalty: str = "l2",
                     prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
     """R(θ) + λ‖θ‖² (Qiu eq 49–50), or R(θ) + λ‖θ‖₁ with ``penalty="l1"``.
 
-    Exactly as the notes write it: λ times the *squared* L2 norm with no ½, i.e.
-    ``risk + 2·lam·l2_penalty(params)``. θ is the weight matrices only (biases are not
-    penalised; see :func:`weight_leaves`).
+    As the notes write it: λ times the *squared* L2 norm, no ½ (``risk + 2·lam·l2_penalty``);
+    θ is the weight matrices only (biases are not penalised; see :func:`weight_leaves`).
 
     Args:
         risk: scalar empirical risk (e.g. from :func:`empirical_risk` or any loss above).
@@ -384,7 +365,6 @@ def structural_risk(risk: Array, params: Any, lam: float, penalty: str = "l2",
 
 
 # --------------------------------------------------------------------------- registry
-
 
 _REGISTRY: dict[str, Callable[..., Array]] = {
     "squared_error": squared_error,
