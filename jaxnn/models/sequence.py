@@ -45,7 +45,7 @@ TASKS = ("mse", "cross_entropy")
 class SequenceConfig:
     """Static description of a many-to-one model (hashable: a static ``jax.jit`` argument).
 
-    Fields:
+    Attributes:
         cell: a :class:`jaxnn.nn.cells.Cell` or a registered name (``"rnn"``, ``"lstm"``,
             ``"lstm_peephole"``, ``"gru"``, ``"gru_reset_after"``).
         input_size: D, features per time step.

@@ -48,11 +48,13 @@ INPUT_KEYS = ("W", "b")  # the hoisted input projection a = x Wᵀ + b; the rest
 class Cell:
     """Base class of every recurrent cell; subclass it as ``@dataclasses.dataclass(frozen=True)``.
 
-    Fields (keyword-only, shared by every cell; each an initializer ``fn(key, shape, dtype)``
-    as in :mod:`jaxnn.nn.init`):
+    Attributes:
         kernel_init: per gate block of ``W``, shape ``(H, D)`` (Glorot-uniform).
         recurrent_init: per gate block of ``U``, shape ``(H, H)`` (orthogonal).
         bias_init: ``b``, shape ``(G·H,)`` (zeros).
+
+    These are keyword-only and shared by every cell, each an initializer
+    ``fn(key, shape, dtype)`` as in :mod:`jaxnn.nn.init`.
 
     Class attributes a subclass sets: ``gates`` (G), ``gate_names`` (G names), ``state_names``
     (``("h",)`` or ``("h", "c")``), ``family`` (the name in messages). It implements

@@ -47,7 +47,7 @@ from jaxnn.nn.cells.base import Cell, blocks, sig_prime
 class GRU(Cell):
     """The GRU cell (eq 193–196).
 
-    Fields:
+    Attributes:
         reset_after: apply the reset gate after ``U_n`` (with the bias ``bU: (H,)``), as
             cuDNN, PyTorch and Flax do; False is the notes' eq 195.
         kernel_init, recurrent_init, bias_init: see :class:`jaxnn.nn.cells.Cell`.

@@ -56,7 +56,7 @@ def lstm_gate_scale(H: int, dtype) -> tuple[jax.Array, jax.Array]:
 class LSTM(Cell):
     """The LSTM cell (eq 187–192).
 
-    Fields:
+    Attributes:
         peephole: add the diagonal peepholes ``V_i, V_f, V_o: (H,)`` of the notes.
         forget_bias: initial value of the forget-gate bias ``b[H:2H]`` (default 1.0).
         kernel_init, recurrent_init, bias_init: see :class:`jaxnn.nn.cells.Cell`.

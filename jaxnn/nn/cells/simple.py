@@ -39,7 +39,7 @@ def activation(name: str):
 class SimpleRNN(Cell):
     """``h_t = f(U h_{t−1} + W x_t + b)`` (eq 177).
 
-    Fields:
+    Attributes:
         activation: f, ``"tanh"`` (default) or ``"sigmoid"``/``"logistic"``.
         kernel_init, recurrent_init, bias_init: see :class:`jaxnn.nn.cells.Cell`.
 
