@@ -99,8 +99,15 @@ def resolve_impl(cell: Cell, impl: str) -> str:
 
 
 class Prepared(NamedTuple):
-    """What the scan consumes: the cell object, ``a: (T, B, G·H)`` (the input projection
-    ``x Wᵀ + b``, time-major), the initial state, the (T, B, 1) mask or None, the concrete impl."""
+    """What the scan consumes.
+
+    Attributes:
+        cell: the cell object.
+        a: ``(T, B, G·H)`` the input projection ``x Wᵀ + b``, time-major.
+        state0: the initial state, ``h: (B, H)`` or ``(h, c)``.
+        mask: ``(T, B, 1)`` bools, or None.
+        impl: the concrete implementation (``"custom_vjp"`` or ``"autodiff"``).
+    """
 
     cell: Cell
     a: jax.Array
@@ -113,7 +120,16 @@ def prepare(params, x, *, cell, state0=None, lengths=None, mask=None, unroll=1,
             impl: str = DEFAULT_IMPL, activation: str | None = None) -> Prepared:
     """Validate everything :func:`rnn` takes and hoist the input projection.
 
-    Args: as :func:`rnn`. Returns: a :class:`Prepared`.
+    Args:
+        params, x, cell, state0, lengths, mask, unroll, impl, activation: as in :func:`rnn`.
+
+    Returns:
+        a :class:`Prepared`.
+
+    Raises:
+        ShapeError: ``x`` not ``(B, T, D)`` with T ≥ 1, or parameters or ``state0`` of the
+            wrong shape.
+        JaxnnError: a bad ``impl``, ``unroll``, ``lengths`` or ``mask``.
     """
     cell = _cells.get(cell, activation=activation)
     impl = resolve_impl(cell, impl)

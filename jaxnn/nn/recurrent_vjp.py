@@ -60,18 +60,33 @@ def _core(cell, reverse, unroll, remat, rec, a, state0, m):
 def core_fwd(cell, reverse, unroll, remat, rec, a, state0, m):
     """Forward scan keeping what the hand backward needs.
 
-    Args: static ``cell`` (a :class:`jaxnn.nn.cells.Cell` with a ``backward``), ``reverse``,
-    ``unroll``, ``remat``; ``rec`` the recurrent parameters, ``a: (T, B, G·H)`` input
-    projections, ``state0``, ``m: (T, B, 1)`` bool or None. Returns ``((states (T, B, H),
-    final state), residuals)``; with ``remat`` the step residuals are not kept.
+    Args:
+        cell: static, a :class:`jaxnn.nn.cells.Cell` with a ``backward``.
+        reverse, unroll, remat: static, as in :func:`jaxnn.nn.recurrent.rnn`.
+        rec: the recurrent parameters.
+        a: ``(T, B, G·H)`` input projections, time-major.
+        state0: the initial state, ``h: (B, H)`` or ``(h, c)``.
+        m: ``(T, B, 1)`` bool mask, or None.
+
+    Returns:
+        ``((states (T, B, H), final state), residuals)``; with ``remat`` the step residuals
+        are not kept.
     """
     final, ys = _run_forward(cell, rec, reverse, unroll, a, state0, m, not remat)
     return (cell.output(ys[0]), final), (rec, a, state0, m, ys)
 
 
 def core_bwd(cell, reverse, unroll, remat, res, cts):
-    """Backward scan (BPTT): cotangents ``(∂J/∂states (T, B, H), ∂J/∂final state)`` in,
-    ``(∂J/∂rec, ∂J/∂a (T, B, G·H), ∂J/∂state0, None)`` out."""
+    """Backward scan (BPTT).
+
+    Args:
+        cell, reverse, unroll, remat: static, as in :func:`core_fwd`.
+        res: the residuals :func:`core_fwd` returned.
+        cts: cotangents ``(∂J/∂states (T, B, H), ∂J/∂final state)``.
+
+    Returns:
+        ``(∂J/∂rec, ∂J/∂a (T, B, G·H), ∂J/∂state0, None)``.
+    """
     rec, a, state0, m, (news, saved) = res
     dstates, dfinal = cts
     prevs = jax.tree.map(lambda s, s0: _shift(s, s0, reverse), news, state0)
