@@ -52,7 +52,9 @@ def sequence_loss(params, x, y, *, cell="rnn", lengths=None, activation: str | N
     """``J = Σ_t J_t``, ``J_t = ½ Σ_b ‖h_t − y_t‖²`` (eq 178) over the valid steps.
 
     Args:
-        params: cell parameters; x: ``(B, T, D)``; y: ``(B, T, H)`` targets for the states.
+        params: cell parameters (``W: (G·H, D)``, ``U``, ``b: (G·H,)``, …).
+        x: ``(B, T, D)`` inputs.
+        y: ``(B, T, H)`` targets for the states.
         cell, lengths, activation, impl: as in :func:`jaxnn.nn.recurrent.rnn` (``cell`` a
             :class:`jaxnn.nn.cells.Cell` or a name).
 
@@ -71,8 +73,19 @@ def sequence_loss(params, x, y, *, cell="rnn", lengths=None, activation: str | N
 def grad_rnn(params, x, y, *, activation: str = "tanh"):
     """∂J/∂{W, U, b} of the simple RNN by the δ-recursion above (a backward ``lax.scan``).
 
-    Independent of the library's custom VJP. Args: ``params`` of cell ``"rnn"``,
-    ``x: (B, T, D)``, ``y: (B, T, H)``. Returns the dict ``jax.grad(sequence_loss)`` returns.
+    Independent of the library's custom VJP.
+
+    Args:
+        params: parameters of cell ``"rnn"``: ``W: (H, D)``, ``U: (H, H)``, ``b: (H,)``.
+        x: ``(B, T, D)`` inputs.
+        y: ``(B, T, H)`` targets.
+        activation: ``"tanh"`` or ``"sigmoid"``/``"logistic"``.
+
+    Returns:
+        the dict ``jax.grad(sequence_loss)`` returns: ``W: (H, D)``, ``U: (H, H)``, ``b: (H,)``.
+
+    Raises:
+        ShapeError: ``y`` not of shape ``(B, T, H)``.
     """
     f = _activation(activation)
     U, W, b = params["U"], params["W"], params["b"]
@@ -106,7 +119,12 @@ def grad_U_double_sum(params, x, y, *, activation: str = "tanh"):
     ``Σ_t Σ_{k≤t} (∂h_k/∂U)(Π_{i=k+1}^{t} ∂h_i/∂h_{i−1})(∂J_t/∂h_t)`` with the direct
     ``∂h_k/∂U`` (``h_{k−1}`` held fixed). Python loops over samples and steps (they unroll
     under ``jax.jit``), so keep B and T small.
-    Args as :func:`grad_rnn`; returns ``(H, H)``.
+
+    Args:
+        params, x, y, activation: as in :func:`grad_rnn`.
+
+    Returns:
+        ∂J/∂U, shape ``(H, H)``.
     """
     f = _activation(activation)
     U, W, b = params["U"], params["W"], params["b"]
@@ -135,8 +153,13 @@ def grad_sequence(params, x, y, *, cell, lengths=None, activation: str | None = 
 
     Runs the forward scan with residuals and the backward scan of
     :mod:`jaxnn.nn.recurrent_vjp` directly (no ``jax.grad``), then ``∂J/∂W = Σ δa xᵀ`` and
-    ``∂J/∂b = Σ δa`` by hand. Args as :func:`sequence_loss`; returns the same pytree as
-    ``jax.grad(sequence_loss)``.
+    ``∂J/∂b = Σ δa`` by hand.
+
+    Args:
+        params, x, y, cell, lengths, activation: as in :func:`sequence_loss`.
+
+    Returns:
+        the pytree ``jax.grad(sequence_loss)`` returns (each leaf the shape of its parameter).
     """
     c, a, s0, m, _ = recurrent.prepare(params, x, cell=cell, lengths=lengths, impl="custom_vjp",
                                        activation=activation)
