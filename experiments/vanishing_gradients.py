@@ -76,7 +76,16 @@ def per_sample_deltas(params, x, y, config):
 
 def sigmoid_bound(params, deltas: np.ndarray, fmax: np.ndarray) -> dict[str, np.ndarray]:
     """Both bounds on ‖δ⁽ˡ⁾‖ from ‖δ⁽ᴸ⁾‖, per sample: the tight one with max|σ′(z)| and the
-    notes' one with σ′ ≤ 0.25. Returns arrays of shape (B, L)."""
+    notes' one with σ′ ≤ 0.25.
+
+    Args:
+        params: the MLP's per-layer parameters (``W⁽ˡ⁾: (nˡ, nˡ⁻¹)``).
+        deltas: (B, L) per-sample ‖δ⁽ˡ⁾‖, from :func:`per_sample_deltas`.
+        fmax: (B, L − 1) per-sample max|f′(z⁽ˡ⁾)| of the hidden layers, from the same.
+
+    Returns:
+        ``{"tight": (B, L), "loose": (B, L)}`` float64 bounds (layer L is ‖δ⁽ᴸ⁾‖ itself).
+    """
     L = deltas.shape[1]
     norms = np.array([np.linalg.norm(np.asarray(params[mlp.layer_name(l)]["W"], np.float64), 2)
                       for l in range(1, L + 1)])
