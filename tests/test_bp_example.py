@@ -335,3 +335,12 @@ def test_config_is_frozen_hashable_and_static():
     a, _ = bp.update(p, (x, t), config=bp.BPExampleConfig(lr=0.5))
     b, _ = bp.update(p, (x, t), config=bp.BPExampleConfig(lr=0.25))
     assert not np.allclose(bp.to_w12(a), bp.to_w12(b))  # lr is not frozen into the first trace
+
+
+def test_closed_form_gradient_passes_the_public_checker():
+    import jaxnn.check
+
+    x, t = _x_t()
+    report = jaxnn.check.assert_gradient(bp.grad_bp_example, bp.loss, bp.notes_params(),
+                                         (x, t), n_random=2)
+    assert report.ok
