@@ -18,9 +18,9 @@ Parameters nest per layer like :mod:`jaxnn.models.mlp`'s::
 ``b`` is the layer's one shared bias, a scalar (shape ``()``): the notes have one number per
 layer, not one per unit, so there is nothing to keep in sync. The forward pass broadcasts it to
 every unit of the layer explicitly and goes through :func:`jaxnn.nn.layers.dense` (which takes
-a per-unit ``(n_out,)`` bias); the value added is the same. The
-transpose of that broadcast is a sum, so ``jax.grad`` gives ∂E/∂b = Σ_j δ_j over the layer's
-units — the gradient of a shared parameter — and :func:`grad_bp_example` returns the same.
+a per-unit ``(n_out,)`` bias); the value added is the same. The transpose of that broadcast
+is a sum, so ``jax.grad`` gives ∂E/∂b = Σ_j δ_j over the layer's units — the gradient of a
+shared parameter — and :func:`grad_bp_example` returns the same.
 The notes never update the biases: :func:`update` leaves ``b`` as it is (its gradients still
 report ∂E/∂b). The settings of a run (η and the update order) live in the frozen, hashable
 :class:`BPExampleConfig`, a ``jit`` static argument. :func:`forward` is jitted, so an eager
