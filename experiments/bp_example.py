@@ -74,10 +74,12 @@ def run(config: dict, out: Path, seed: int) -> Result:
     """Reproduce the example; ``config["steps"]`` updates (≥ 1001 for every printed number)."""
     steps = int(config["steps"])
     with jax.enable_x64(True):
-        notes_order = bp.worked_example("output_first", steps=steps)
-        simult = bp.worked_example("simultaneous", steps=steps)
-        x, t = jnp.asarray(bp.NOTES_X), jnp.asarray(bp.NOTES_TARGET)
-        trajs = {o: bp.train(bp.notes_params(), x, t, steps=steps, order=o) for o in bp.ORDERS}
+        configs = {o: bp.BPExampleConfig(lr=bp.NOTES_LR, order=o) for o in bp.ORDERS}
+        notes_order = bp.worked_example(configs["output_first"], steps=steps)
+        simult = bp.worked_example(configs["simultaneous"], steps=steps)
+        batch = (jnp.asarray(bp.NOTES_X), jnp.asarray(bp.NOTES_TARGET))
+        trajs = {o: bp.train(bp.notes_params(), batch, steps=steps, config=c)
+                 for o, c in configs.items()}
         final = {o: float(tr.error[-1]) for o, tr in trajs.items()}
         plots = _plot(trajs, out)
     rows = _table(notes_order, simult)

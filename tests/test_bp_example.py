@@ -5,6 +5,8 @@ notes used ("output_first"). Printed numbers that no order reproduces are listed
 with the value the arithmetic gives; they are tested to be wrong *and* to be corrected.
 """
 
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -41,6 +43,9 @@ SLIPS = {
 ROW_OF_PRINTED_OUT = {10: 9, 100: 100, 1000: 1000}
 ROW_OF_PRINTED_W1000 = 1001
 
+NOTES_ORDER = bp.BPExampleConfig(order="output_first")
+SIMULT = bp.BPExampleConfig(order="simultaneous")
+
 
 def _x_t():
     return jnp.asarray(bp.NOTES_X), jnp.asarray(bp.NOTES_TARGET)
@@ -55,13 +60,14 @@ def test_forward_pass_matches_notes(x64):
     p = bp.notes_params()
     f = bp.forward(p, x)
     got = {"net_h1": f.net_h[0], "out_h1": f.out_h[0], "out_h2": f.out_h[1], "out_o1": f.out_o[0], "out_o2": f.out_o[1],
-           "E_total": bp.error(p, x, t)}
+           "E_total": bp.loss(p, (x, t))}
     assert {k: _r(v) for k, v in got.items()} == PRINTED_FORWARD
     assert (SLIPS["out_h3"][0], _r(f.out_h[2])) == SLIPS["out_h3"]
     assert (SLIPS["net_o1"][0], _r(f.net_o[0], 7)) == SLIPS["net_o1"]
     # the printed net_o1 is the sum of the printed (rounded) hidden outputs
     printed_h = jnp.asarray([0.912934, 0.979164, 0.995275])
-    assert _r(p["W2"][0] @ printed_h + bp.NOTES_B2, 7) == SLIPS["net_o1"][0]
+    assert _r(p["layer2"]["W"][0] @ printed_h + bp.NOTES_B2, 7) == SLIPS["net_o1"][0]
+    np.testing.assert_array_equal(bp.apply(p, x), f.out_o)
 
 
 def test_output_layer_gradient_matches_notes(x64):
@@ -71,7 +77,7 @@ def test_output_layer_gradient_matches_notes(x64):
     assert _r(-(t[0] - f.out_o[0]), 5) == PRINTED_DE_DOUT_O1
     assert _r(f.out_o[0] * (1 - f.out_o[0])) == PRINTED_DOUT_DNET_O1
     _, g2 = bp.grad_output(f, t)
-    assert _r(g2[0, 0]) == PRINTED_DE_DW7  # W2[0, 0] is w7
+    assert _r(g2["W"][0, 0]) == PRINTED_DE_DW7  # W2[0, 0] is w7
     # The notes' σ' slip: x/(1-x) at out_o1 is not the 0.097049 they then use.
     assert _r(f.out_o[0] / (1 - f.out_o[0])) != PRINTED_DOUT_DNET_O1
 
@@ -81,25 +87,25 @@ def test_notes_use_updated_w7_in_hidden_gradient(x64):
     p = bp.notes_params()
     f = bp.forward(p, x)
     delta_o, g2 = bp.grad_output(f, t)
-    w7_new = p["W2"][0, 0] - bp.NOTES_LR * g2[0, 0]
+    w7_new = p["layer2"]["W"][0, 0] - bp.NOTES_LR * g2["W"][0, 0]
     assert _r(w7_new) == PRINTED_W_PLUS[6]
     assert _r(delta_o[0] * w7_new) == PRINTED_DEO1_DOUT_H1
-    assert _r(delta_o[0] * p["W2"][0, 0]) != PRINTED_DEO1_DOUT_H1  # old w7 does not give it
+    assert _r(delta_o[0] * p["layer2"]["W"][0, 0]) != PRINTED_DEO1_DOUT_H1  # old w7: no
 
 
 def test_dE_dw1_slip(x64):
     x, t = _x_t()
     p = bp.notes_params()
     printed, correct = SLIPS["dE_dw1"]
-    _, g_notes = bp.update(p, x, t, order="output_first")
-    _, g_true = bp.update(p, x, t, order="simultaneous")
-    assert _r(g_notes["W1"][0, 0]) == correct
-    assert _r(g_true["W1"][0, 0]) == 0.012268
-    assert printed not in (_r(g_notes["W1"][0, 0]), _r(g_true["W1"][0, 0]))
+    _, g_notes = bp.update(p, (x, t), config=NOTES_ORDER)
+    _, g_true = bp.update(p, (x, t), config=SIMULT)
+    assert _r(g_notes["layer1"]["W"][0, 0]) == correct
+    assert _r(g_true["layer1"]["W"][0, 0]) == 0.012268
+    assert printed not in (_r(g_notes["layer1"]["W"][0, 0]), _r(g_true["layer1"]["W"][0, 0]))
     # How the slip arises: w7+ used for both output units in dE/dout_h1.
     f = bp.forward(p, x)
     delta_o, g2 = bp.grad_output(f, t)
-    w7_new = p["W2"][0, 0] - bp.NOTES_LR * g2[0, 0]
+    w7_new = p["layer2"]["W"][0, 0] - bp.NOTES_LR * g2["W"][0, 0]
     wrong = (delta_o[0] + delta_o[1]) * w7_new * f.out_h[0] * (1 - f.out_h[0]) * x[0]
     assert _r(wrong) == printed
 
@@ -116,14 +122,14 @@ def _check_w(printed, got, slips):
 
 def test_first_update_reproduces_notes_under_output_first(x64):
     x, t = _x_t()
-    new, _ = bp.update(bp.notes_params(), x, t, order="output_first")
+    new, _ = bp.update(bp.notes_params(), (x, t), config=NOTES_ORDER)
     slips = {"w5": SLIPS["w5_plus"], "w9": SLIPS["w9_plus"]}
     _check_w(PRINTED_W_PLUS, bp.to_w12(new), slips)
 
 
 def test_first_update_simultaneous_differs_in_hidden_layer(x64):
     x, t = _x_t()
-    new, _ = bp.update(bp.notes_params(), x, t, order="simultaneous")
+    new, _ = bp.update(bp.notes_params(), (x, t), config=SIMULT)
     w = [_r(v) for v in bp.to_w12(new)]
     assert all(w[i] != PRINTED_W_PLUS[i] for i in range(6))  # hidden weights w1..w6 differ
     assert w[6:] == pytest.approx(PRINTED_W_PLUS[6:], abs=1.5e-6)  # output layer identical
@@ -131,7 +137,7 @@ def test_first_update_simultaneous_differs_in_hidden_layer(x64):
 
 def test_iterations_reproduce_notes_under_output_first(x64):
     x, t = _x_t()
-    traj = bp.train(bp.notes_params(), x, t, steps=1001, order="output_first")
+    traj = bp.train(bp.notes_params(), (x, t), steps=1001, config=NOTES_ORDER)
     assert traj.out_o.shape == (1002, 2) and traj.w12.shape == (1002, 12)
     for it, row in ROW_OF_PRINTED_OUT.items():
         o1, o2 = (_r(v) for v in traj.out_o[row])
@@ -150,77 +156,105 @@ def test_iterations_reproduce_notes_under_output_first(x64):
 
 def test_simultaneous_does_not_reproduce_iterations(x64):
     x, t = _x_t()
-    traj = bp.train(bp.notes_params(), x, t, steps=1000, order="simultaneous")
+    traj = bp.train(bp.notes_params(), (x, t), steps=1000, config=SIMULT)
     assert tuple(_r(v) for v in traj.out_o[1000]) != PRINTED_OUT[1000]
     assert tuple(_r(v) for v in traj.out_o[9]) != PRINTED_OUT[10]
 
 
 def test_closed_form_gradient_equals_autodiff(x64, key):
     x, t = _x_t()
-    for p in (bp.notes_params(), bp.from_w12(jax.random.normal(key, (12,), jnp.float64))):
-        chex.assert_trees_all_close(bp.grad_bp_example(p, x, t),
-                                    jax.grad(bp.error)(p, x, t), rtol=1e-10, atol=0)
+    kw, kb = jax.random.split(key)
+    w = jax.random.normal(kw, (12,), jnp.float64)
+    b1, b2 = jax.random.normal(kb, (2,), jnp.float64)
+    for p in (bp.notes_params(), bp.from_w12(w), bp.from_w12(w, b1=b1, b2=b2)):
+        chex.assert_trees_all_close(bp.grad_bp_example(p, (x, t)),
+                                    jax.grad(bp.loss)(p, (x, t)), rtol=1e-10, atol=0)
 
 
 def test_closed_form_gradient_finite_differences(x64):
     x, t = _x_t()
     w = jnp.asarray(bp.NOTES_W12)
-    g = bp.to_w12(bp.grad_bp_example(bp.from_w12(w), x, t))
+    grads = bp.grad_bp_example(bp.from_w12(w), (x, t))
+    g = bp.to_w12(grads)
     eps = 1e-6
-    fd = [(bp.error(bp.from_w12(w.at[i].add(eps)), x, t)
-           - bp.error(bp.from_w12(w.at[i].add(-eps)), x, t)) / (2 * eps) for i in range(12)]
+    fd = [(bp.loss(bp.from_w12(w.at[i].add(eps)), (x, t))
+           - bp.loss(bp.from_w12(w.at[i].add(-eps)), (x, t))) / (2 * eps) for i in range(12)]
     np.testing.assert_allclose(np.asarray(g), np.asarray(fd), rtol=1e-7, atol=1e-11)
+    # the shared biases: one parameter per layer, moved together for all its units
+    for name, layer, b in (("b1", "layer1", bp.NOTES_B1), ("b2", "layer2", bp.NOTES_B2)):
+        fd_b = (bp.loss(bp.from_w12(w, **{name: b + eps}), (x, t))
+                - bp.loss(bp.from_w12(w, **{name: b - eps}), (x, t))) / (2 * eps)
+        np.testing.assert_allclose(float(grads[layer]["b"]), float(fd_b), rtol=1e-7, atol=1e-11)
 
 
 def test_simultaneous_update_is_gradient_descent(x64):
     x, t = _x_t()
     p = bp.notes_params()
-    new, _ = bp.update(p, x, t, lr=0.3, order="simultaneous")
-    want = jax.tree.map(lambda a, g: a - 0.3 * g, p, jax.grad(bp.error)(p, x, t))
+    new, g = bp.update(p, (x, t), config=bp.BPExampleConfig(lr=0.3, order="simultaneous"))
+    true = jax.grad(bp.loss)(p, (x, t))
+    # gradient descent on the weights; the notes never update the shared biases
+    want = {l: {"W": p[l]["W"] - 0.3 * true[l]["W"], "b": p[l]["b"]} for l in p}
     chex.assert_trees_all_close(new, want, rtol=1e-12)
+    chex.assert_trees_all_close(g, true, rtol=1e-12)
 
 
 def test_output_first_hidden_step_uses_updated_output_weights(x64):
     x, t = _x_t()
     p = bp.notes_params()
-    new, g = bp.update(p, x, t, order="output_first")
+    new, g = bp.update(p, (x, t), config=NOTES_ORDER)
     f = bp.forward(p, x)
     delta_o, _ = bp.grad_output(f, t)
-    chex.assert_trees_all_close(g["W1"], bp.grad_hidden(f, x, delta_o, new["W2"]), rtol=1e-12)
-    assert not np.allclose(g["W1"], jax.grad(bp.error)(p, x, t)["W1"], rtol=1e-3)
+    _, g1 = bp.grad_hidden(f, x, delta_o, new["layer2"]["W"])
+    chex.assert_trees_all_close(g["layer1"], g1, rtol=1e-12)
+    assert not np.allclose(g["layer1"]["W"], jax.grad(bp.loss)(p, (x, t))["layer1"]["W"],
+                           rtol=1e-3)
 
 
 def test_train_matches_repeated_update_and_jit():
     x, t = _x_t()
     p = bp.notes_params()
-    traj = bp.train(p, x, t, steps=3)
+    traj = bp.train(p, (x, t), steps=3)
     q = p
     for _ in range(3):
-        q, _ = bp.update(q, x, t)
+        q, _ = bp.update(q, (x, t))
     np.testing.assert_allclose(traj.w12[3], bp.to_w12(q), rtol=1e-6)
-    f_jit = jax.jit(bp.error)(p, x, t)
-    assert float(f_jit) == pytest.approx(float(bp.error(p, x, t)), rel=1e-6)
+    f_jit = jax.jit(bp.loss)(p, (x, t))
+    assert float(f_jit) == pytest.approx(float(bp.loss(p, (x, t))), rel=1e-6)
 
 
 def test_w12_roundtrip_and_interleaving():
     w = jnp.arange(1.0, 13.0)
     p = bp.from_w12(w)
-    assert p["W1"][1].tolist() == [3.0, 4.0]  # h2 = w3 i1 + w4 i2
-    assert p["W2"][0].tolist() == [7.0, 9.0, 11.0] and p["W2"][1].tolist() == [8.0, 10.0, 12.0]
+    assert p["layer1"]["W"][1].tolist() == [3.0, 4.0]  # h2 = w3 i1 + w4 i2
+    assert p["layer2"]["W"][0].tolist() == [7.0, 9.0, 11.0]
+    assert p["layer2"]["W"][1].tolist() == [8.0, 10.0, 12.0]
     np.testing.assert_array_equal(bp.to_w12(p), w)
+    assert jax.tree.map(jnp.shape, p) == bp.SHAPES
+    assert p["layer1"]["b"].dtype == w.dtype  # the biases take the weights' dtype
+    assert (p["layer1"]["b"], p["layer2"]["b"]) == (w.dtype.type(0.35), w.dtype.type(0.65))
 
 
 def test_bad_inputs_raise():
     x, t = _x_t()
     p = bp.notes_params()
     with pytest.raises(JaxnnError, match="backwards"):
-        bp.update(p, x, t, order="backwards")
+        bp.BPExampleConfig(order="backwards")
+    with pytest.raises(JaxnnError, match="lr"):
+        bp.BPExampleConfig(lr=0.0)
     with pytest.raises(ShapeError, match=r"\(3,\)"):
         bp.forward(p, jnp.ones(3))
+    with pytest.raises(ShapeError, match=r"target.*\(3,\)"):
+        bp.update(p, (x, jnp.ones(3)))
     with pytest.raises(JaxnnError, match="0"):
-        bp.train(p, x, t, steps=0)
+        bp.train(p, (x, t), steps=0)
     with pytest.raises(ShapeError, match=r"\(11,\)"):
         bp.from_w12(jnp.ones(11))
+    with pytest.raises(ShapeError, match=r"b1"):
+        bp.from_w12(jnp.ones(12), b1=jnp.ones(3))
+    with pytest.raises(JaxnnError, match="W1"):  # the flat layout is gone
+        bp.forward({"W1": p["layer1"]["W"], "W2": p["layer2"]["W"]}, x)
+    with pytest.raises(ShapeError, match=r"layer2.*'b'.*\(2,\)"):
+        bp.forward({**p, "layer2": {"W": p["layer2"]["W"], "b": jnp.ones(2)}}, x)
 
 
 def test_worked_example_reproduces_every_non_slip_number(x64):
@@ -231,13 +265,14 @@ def test_worked_example_reproduces_every_non_slip_number(x64):
             **{f"w{i}_iter1000": float(v) for i, v in enumerate(PRINTED_W1000, start=1)}}
     for k, v in mine.items():
         assert bp.NOTES_PRINTED[k] == v, k
-    got = bp.worked_example("output_first")
+    got = bp.worked_example(NOTES_ORDER)
+    assert bp.worked_example() == got  # the default is the notes' order
     assert set(got) == set(bp.NOTES_PRINTED)
     wrong = {k for k, v in bp.NOTES_PRINTED.items() if round(got[k], bp.decimals(k)) != v}
     assert wrong == set(bp.NOTES_SLIPS)
     for k, correct in bp.NOTES_SLIPS.items():
         assert round(got[k], bp.decimals(k)) == correct, k
-    simult = bp.worked_example("simultaneous", steps=20)
+    simult = bp.worked_example(SIMULT, steps=20)
     assert "out_o1_iter100" not in simult
     assert round(simult["dE_dw1"], 6) == 0.012268
 
@@ -246,7 +281,66 @@ def test_update_jit_matches_no_jit():
     x, t = _x_t()
     p = bp.notes_params()
     for order in bp.ORDERS:
-        fast, _ = bp.update(p, x, t, order=order)
+        config = bp.BPExampleConfig(order=order)
+        fast, _ = bp.update(p, (x, t), config=config)
         with jax.disable_jit():
-            slow, _ = bp.update(p, x, t, order=order)
+            slow, _ = bp.update(p, (x, t), config=config)
         chex.assert_trees_all_close(fast, slow, rtol=1e-6)
+
+
+def test_shared_biases_are_scalars_never_updated(x64):
+    x, t = _x_t()
+    p = bp.notes_params()
+    assert p["layer1"]["b"].shape == () and p["layer2"]["b"].shape == ()
+    f = bp.forward(p, x)
+    # the one shared bias reaches every unit of its layer
+    np.testing.assert_allclose(f.net_h, p["layer1"]["W"] @ x + bp.NOTES_B1, rtol=1e-15)
+    np.testing.assert_allclose(f.net_o, p["layer2"]["W"] @ f.out_h + bp.NOTES_B2, rtol=1e-15)
+    for config in (NOTES_ORDER, SIMULT):
+        new, g = bp.update(p, (x, t), config=config)
+        assert (float(new["layer1"]["b"]), float(new["layer2"]["b"])) == (0.35, 0.65)
+        assert float(g["layer2"]["b"]) != 0.0  # there is a gradient; the notes do not use it
+    # dE/db of a shared bias is the sum of its layer's error terms
+    delta_o, g2 = bp.grad_output(f, t)
+    delta_h, g1 = bp.grad_hidden(f, x, delta_o, p["layer2"]["W"])
+    assert delta_o.shape == (2,) and delta_h.shape == (3,)
+    assert float(g2["b"]) == pytest.approx(float(delta_o.sum()), rel=1e-15)
+    assert float(g1["b"]) == pytest.approx(float(delta_h.sum()), rel=1e-15)
+    traj = bp.train(p, (x, t), steps=5)
+    np.testing.assert_array_equal(traj.w12[0], bp.NOTES_W12)
+
+
+def test_trajectory_rows_are_the_states_after_t_updates(x64):
+    x, t = _x_t()
+    for config in (NOTES_ORDER, SIMULT):
+        traj = bp.train(bp.notes_params(), (x, t), steps=4, config=config)
+        assert traj.out_o.shape == (5, 2) and traj.error.shape == (5,)
+        q = bp.notes_params()
+        for row in range(5):
+            np.testing.assert_allclose(traj.out_o[row], bp.apply(q, x), rtol=1e-14)
+            np.testing.assert_allclose(traj.error[row], bp.loss(q, (x, t)), rtol=1e-14)
+            np.testing.assert_array_equal(traj.w12[row], bp.to_w12(q))
+            q, _ = bp.update(q, (x, t), config=config)
+
+
+def test_config_is_frozen_hashable_and_static():
+    c = bp.BPExampleConfig(lr=1, order="simultaneous")
+    assert c.lr == 1.0 and isinstance(c.lr, float)
+    assert hash(c) == hash(bp.BPExampleConfig(lr=1.0, order="simultaneous"))
+    assert bp.NOTES_CONFIG == bp.BPExampleConfig(lr=0.5, order="output_first")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.lr = 0.1
+    x, t = _x_t()
+    p = bp.notes_params()
+    a, _ = bp.update(p, (x, t), config=bp.BPExampleConfig(lr=0.5))
+    b, _ = bp.update(p, (x, t), config=bp.BPExampleConfig(lr=0.25))
+    assert not np.allclose(bp.to_w12(a), bp.to_w12(b))  # lr is not frozen into the first trace
+
+
+def test_closed_form_gradient_passes_the_public_checker():
+    import jaxnn.check
+
+    x, t = _x_t()
+    report = jaxnn.check.assert_gradient(bp.grad_bp_example, bp.loss, bp.notes_params(),
+                                         (x, t), n_random=2)
+    assert report.ok

@@ -11,11 +11,29 @@ b1 = 0.35, b2 = 0.65 (never updated), learning rate η = 0.5. In the notes' orie
 (W: (n_out, n_in)) this is ``W1 = [[w1, w2], [w3, w4], [w5, w6]]`` and
 ``W2 = [[w7, w9, w11], [w8, w10, w12]]`` — the output weights interleave.
 
+Parameters nest per layer like :mod:`jaxnn.models.mlp`'s::
+
+    {"layer1": {"W": (3, 2), "b": ()}, "layer2": {"W": (2, 3), "b": ()}}
+
+``b`` is the layer's one shared bias, a scalar (shape ``()``): the notes have one number per
+layer, not one per unit, so there is nothing to keep in sync. The forward pass broadcasts it to
+every unit of the layer explicitly and goes through :func:`jaxnn.nn.layers.dense` (which takes
+a per-unit ``(n_out,)`` bias); the value added is the same. The transpose of that broadcast
+is a sum, so ``jax.grad`` gives ∂E/∂b = Σ_j δ_j over the layer's units — the gradient of a
+shared parameter — and :func:`grad_bp_example` returns the same.
+The notes never update the biases: :func:`update` leaves ``b`` as it is (its gradients still
+report ∂E/∂b). The settings of a run (η and the update order) live in the frozen, hashable
+:class:`BPExampleConfig`, a ``jit`` static argument. :func:`forward` is jitted, so an eager
+call computes the dot products exactly as they are computed inside :func:`update` and
+:func:`train`, and :func:`train` reads each recorded state off the forward pass its update
+starts from (one forward pass per step).
+
 Two update orders, sharing :func:`grad_output` and :func:`grad_hidden` (the hidden-layer
 gradient takes the output weights as an argument):
 
 - ``"simultaneous"`` — standard back-propagation: both layers' gradients at the *old*
-  weights. :func:`grad_bp_example` (this order) equals ``jax.grad(error)`` exactly.
+  weights, i.e. gradient descent on E in the weights (the biases held fixed):
+  :func:`grad_bp_example` equals ``jax.grad(loss)`` exactly.
 - ``"output_first"`` — update the output layer first, then back-propagate δ through the
   *updated* output weights. **This is the order the notes used**: they plug
   w7 = 0.360968 (the updated w7) into ∂E_o1/∂out_h1 = 0.030866, and their w1⁺ … w12⁺ and the
@@ -48,15 +66,22 @@ Slips in the notes (what they print → what the arithmetic gives):
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from jaxnn.errors import check_choice, check_positive, check_shape
+from jaxnn.errors import JaxnnError, check_positive, check_shape
+from jaxnn.models import _config as cfgcheck
 from jaxnn.nn.activations import sigmoid, sigmoid_prime
+from jaxnn.nn.layers import dense
+
+Array = jax.Array
+Params = dict[str, dict[str, Array]]
+Batch = tuple[Array, Array]
 
 #: The notes' inputs (i1, i2), targets, weights w1 … w12, shared biases and learning rate.
 NOTES_X = (5.0, 10.0)
@@ -68,178 +93,282 @@ NOTES_LR = 0.5
 
 ORDERS = ("simultaneous", "output_first")
 
+#: Shape of every parameter (layer -> name -> shape); ``b`` is the layer's shared scalar.
+SHAPES = {"layer1": {"W": (3, 2), "b": ()}, "layer2": {"W": (2, 3), "b": ()}}
+
+
+@dataclasses.dataclass(frozen=True)
+class BPExampleConfig:
+    """Settings of a run (frozen and hashable: a ``jit`` static argument, never traced).
+
+    Attributes:
+        lr: learning rate η > 0 (notes: 0.5).
+        order: one of :data:`ORDERS`: ``"output_first"`` (the notes' order, the default so
+            that the notes' numbers come out) or ``"simultaneous"`` (standard backprop).
+    """
+
+    lr: float = NOTES_LR
+    order: str = "output_first"
+
+    def __post_init__(self):
+        cfgcheck.float_field(self, "lr", lo=0.0, lo_open=True)
+        cfgcheck.choice_field(self, "order", ORDERS)
+
+
+#: The notes' settings: η = 0.5, output layer first.
+NOTES_CONFIG = BPExampleConfig()
+
 
 class Forward(NamedTuple):
     """Every intermediate value of one forward pass (shapes for the 2-3-2 net)."""
 
-    net_h: jax.Array  # (3,)
-    out_h: jax.Array  # (3,)
-    net_o: jax.Array  # (2,)
-    out_o: jax.Array  # (2,)
+    net_h: Array  # (3,)
+    out_h: Array  # (3,)
+    net_o: Array  # (2,)
+    out_o: Array  # (2,)
 
 
-def from_w12(w: jax.Array) -> dict[str, jax.Array]:
-    """Arrange the notes' w1 … w12 into the weight matrices.
+def _check_params(params: Params) -> None:
+    if not (isinstance(params, dict) and set(params) == set(SHAPES)
+            and all(isinstance(params[k], dict) and set(params[k]) == {"W", "b"}
+                    for k in SHAPES)):
+        raise JaxnnError(f"params must be {SHAPES} (W, b per layer); got "
+                         f"{jax.tree.map(jnp.shape, params)}")
+    for layer, shapes in SHAPES.items():
+        for name, shape in shapes.items():
+            check_shape(params[layer][name], shape, f"params[{layer!r}][{name!r}]")
 
-    **Arguments:**
 
-    - `w`: (12,) float, w1 … w12 in the notes' numbering.
+def _check_batch(batch: Batch) -> tuple[Array, Array]:
+    x, target = batch
+    check_shape(x, (2,), "x")
+    check_shape(target, (2,), "target")
+    return x, target
 
-    **Returns:** ``{"W1": (3, 2), "W2": (2, 3)}`` with ``W1[j] = (w_{2j+1}, w_{2j+2})`` and
-    ``W2[k, j] = w_{7+2j+k}`` (so ``W2[0] = (w7, w9, w11)``, ``W2[1] = (w8, w10, w12)``).
+
+def from_w12(w: Array, *, b1: Any = NOTES_B1, b2: Any = NOTES_B2) -> Params:
+    """Arrange the notes' w1 … w12 and the two shared biases into per-layer parameters.
+
+    Args:
+        w: (12,) float, w1 … w12 in the notes' numbering.
+        b1, b2: scalars, the hidden and output layers' shared biases (notes: 0.35, 0.65).
+
+    Returns:
+        :data:`SHAPES`-shaped params of ``w``'s dtype: ``W1[j] = (w_{2j+1}, w_{2j+2})``,
+        ``W2[k, j] = w_{7+2j+k}`` (``W2[0] = (w7, w9, w11)``, ``W2[1] = (w8, w10, w12)``).
+
+    Raises:
+        ShapeError: ``w`` is not (12,) or a bias is not a scalar.
     """
     w = jnp.asarray(w)
     check_shape(w, (12,), "w")
-    return {"W1": w[:6].reshape(3, 2), "W2": w[6:].reshape(3, 2).T}
+    b1, b2 = jnp.asarray(b1, w.dtype), jnp.asarray(b2, w.dtype)
+    check_shape(b1, (), "b1")
+    check_shape(b2, (), "b2")
+    return {"layer1": {"W": w[:6].reshape(3, 2), "b": b1},
+            "layer2": {"W": w[6:].reshape(3, 2).T, "b": b2}}
 
 
-def to_w12(params: dict[str, jax.Array]) -> jax.Array:
-    """Inverse of :func:`from_w12`: ``{"W1": (3, 2), "W2": (2, 3)}`` -> (12,) w1 … w12."""
-    check_shape(params["W1"], (3, 2), "W1")
-    check_shape(params["W2"], (2, 3), "W2")
-    return jnp.concatenate([params["W1"].reshape(-1), params["W2"].T.reshape(-1)])
+def to_w12(params: Params) -> Array:
+    """Inverse of :func:`from_w12` on the weights: params (as :func:`forward`) -> (12,) w1 … w12.
+
+    Raises:
+        JaxnnError: params not of the layout :data:`SHAPES`.
+    """
+    _check_params(params)
+    return jnp.concatenate([params["layer1"]["W"].reshape(-1),
+                            params["layer2"]["W"].T.reshape(-1)])
 
 
-def notes_params(dtype=None) -> dict[str, jax.Array]:
-    """The notes' starting weights w1 … w12 = 0.10 … 0.65 as ``{"W1": (3, 2), "W2": (2, 3)}``."""
+def notes_params(dtype: Any = None) -> Params:
+    """The notes' start, w1 … w12 = 0.10 … 0.65, b1 = 0.35, b2 = 0.65, as :func:`from_w12`.
+
+    ``dtype``: floating dtype of the parameters (``None``: JAX's default float).
+    """
     return from_w12(jnp.asarray(NOTES_W12, dtype=dtype))
 
 
-def forward(params, x, *, b1=NOTES_B1, b2=NOTES_B2) -> Forward:
-    """Forward pass of the 2-3-2 network for one input.
+def _affine(layer: dict[str, Array], a: Array) -> Array:
+    """net = W a + b through :func:`dense`, the shared scalar b broadcast to every unit."""
+    W = layer["W"]
+    return dense({"W": W, "b": jnp.broadcast_to(layer["b"], W.shape[:1])}, a)
 
-    **Arguments:**
 
-    - `params`: ``{"W1": (3, 2), "W2": (2, 3)}`` float.
-    - `x`: (2,) float, the inputs (i1, i2).
-    - `b1`, `b2`: scalars, the shared hidden / output biases (notes: 0.35, 0.65).
+@jax.jit
+def forward(params: Params, x: Array) -> Forward:
+    """Forward pass of the 2-3-2 network for one input, keeping every intermediate value.
 
-    **Returns:** :class:`Forward` with net_h, out_h (3,) and net_o, out_o (2,).
+    Args:
+        params: ``{"layer1": {"W": (3, 2), "b": ()}, "layer2": {"W": (2, 3), "b": ()}}``.
+        x: (2,) float, the inputs (i1, i2).
+
+    Returns:
+        :class:`Forward` with net_h, out_h (3,) and net_o, out_o (2,).
+
+    Raises:
+        JaxnnError: params not of that layout, or x not (2,).
     """
+    _check_params(params)
     check_shape(x, (2,), "x")
-    net_h = params["W1"] @ x + b1
+    net_h = _affine(params["layer1"], x)
     out_h = sigmoid(net_h)
-    net_o = params["W2"] @ out_h + b2
+    net_o = _affine(params["layer2"], out_h)
     return Forward(net_h, out_h, net_o, sigmoid(net_o))
 
 
-def error(params, x, target, *, b1=NOTES_B1, b2=NOTES_B2) -> jax.Array:
-    """E_total = ½ Σ_k (target_k − out_ok)², a scalar. ``x``, ``target``: (2,)."""
-    check_shape(target, (2,), "target")
-    out = forward(params, x, b1=b1, b2=b2).out_o
+def apply(params: Params, x: Array, *, config: BPExampleConfig = NOTES_CONFIG,
+          key: Array | None = None, train: bool = False) -> Array:
+    """The output out_o (2,) for one input x (2,); params as :func:`forward`.
+
+    ``config`` (which the output does not depend on), ``key`` and ``train`` keep the shared
+    model signature; the net has no randomness. Raises as :func:`forward`.
+    """
+    return forward(params, x).out_o
+
+
+def loss(params: Params, batch: Batch, *, config: BPExampleConfig = NOTES_CONFIG,
+         key: Array | None = None) -> Array:
+    """E_total = ½ Σ_k (target_k − out_ok)², a scalar of the parameters' dtype.
+
+    Args:
+        params: as :func:`forward`.
+        batch: ``(x (2,), target (2,))``, the notes' one training pair.
+        config, key: the shared model signature; E depends on neither.
+
+    Raises:
+        JaxnnError: params not of the layout :data:`SHAPES`, or x or target not (2,).
+    """
+    x, target = _check_batch(batch)
+    out = forward(params, x).out_o
     return 0.5 * jnp.sum((target - out) ** 2)
 
 
-def grad_output(fwd: Forward, target) -> tuple[jax.Array, jax.Array]:
-    """Output-layer step of back-propagation.
+def grad_output(fwd: Forward, target: Array) -> tuple[Array, dict[str, Array]]:
+    """Output layer: δ_o = −(target − out_o) ⊙ out_o(1 − out_o), ∂E/∂W2 = δ_o out_hᵀ.
 
-    δ_o = ∂E/∂net_o = −(target − out_o) ⊙ out_o(1 − out_o) and ∂E/∂W2 = δ_o out_hᵀ
-    (the notes: ∂E/∂w7 = 0.88109 · 0.097049 · 0.912934 = 0.078064).
+    ∂E/∂b2 = Σ_k δ_ok, b2 being shared by both output units. (The notes: ∂E/∂w7 =
+    0.88109 · 0.097049 · 0.912934 = 0.078064.)
 
-    **Arguments:** `fwd`: :class:`Forward`; `target`: (2,) float.
+    Args:
+        fwd: :class:`Forward` of the current parameters.
+        target: (2,) float.
 
-    **Returns:** ``(delta_o (2,), dE_dW2 (2, 3))``.
+    Returns:
+        ``(delta_o (2,), {"W": ∂E/∂W2 (2, 3), "b": ∂E/∂b2 ()})``.
     """
     delta_o = -(target - fwd.out_o) * sigmoid_prime(fwd.net_o)
-    return delta_o, jnp.outer(delta_o, fwd.out_h)
+    return delta_o, {"W": jnp.outer(delta_o, fwd.out_h), "b": jnp.sum(delta_o)}
 
 
-def grad_hidden(fwd: Forward, x, delta_o, W2) -> jax.Array:
-    """Hidden-layer step: δ_h = σ′(net_h) ⊙ (W2ᵀ δ_o), ∂E/∂W1 = δ_h xᵀ.
+def grad_hidden(fwd: Forward, x: Array, delta_o: Array,
+                W2: Array) -> tuple[Array, dict[str, Array]]:
+    """Hidden-layer step: δ_h = σ′(net_h) ⊙ (W2ᵀ δ_o), ∂E/∂W1 = δ_h xᵀ, ∂E/∂b1 = Σ_j δ_hj.
 
     ``W2`` is an argument so that the same code serves both update orders: the current
     output weights (true gradient) or the already-updated ones (the notes' order).
 
-    **Arguments:** `fwd`: :class:`Forward`; `x`: (2,); `delta_o`: (2,); `W2`: (2, 3).
+    Args:
+        fwd: :class:`Forward` of the current parameters.
+        x: (2,) inputs.
+        delta_o: (2,) output error term from :func:`grad_output`.
+        W2: (2, 3) output weights to back-propagate through.
 
-    **Returns:** ∂E/∂W1, shape (3, 2).
+    Returns:
+        ``(delta_h (3,), {"W": ∂E/∂W1 (3, 2), "b": ∂E/∂b1 ()})``.
     """
     delta_h = sigmoid_prime(fwd.net_h) * (W2.T @ delta_o)
-    return jnp.outer(delta_h, x)
+    return delta_h, {"W": jnp.outer(delta_h, x), "b": jnp.sum(delta_h)}
 
 
-def grad_bp_example(params, x, target, *, b1=NOTES_B1, b2=NOTES_B2) -> dict[str, jax.Array]:
-    """Closed-form ∂E/∂params, the same pytree as ``jax.grad(error)(params, x, target)``.
+def grad_bp_example(params: Params, batch: Batch, *,
+                    config: BPExampleConfig = NOTES_CONFIG) -> Params:
+    """Closed-form ∂E/∂params, the same pytree as ``jax.grad(loss)(params, batch)``.
 
-    **Returns:** ``{"W1": (3, 2), "W2": (2, 3)}``.
+    Args and raises as :func:`loss` (``config`` is not used); returns
+    ``{"layer1": {"W": (3, 2), "b": ()}, "layer2": {"W": (2, 3), "b": ()}}``.
     """
-    fwd = forward(params, x, b1=b1, b2=b2)
+    x, target = _check_batch(batch)
+    fwd = forward(params, x)
     delta_o, g2 = grad_output(fwd, target)
-    return {"W1": grad_hidden(fwd, x, delta_o, params["W2"]), "W2": g2}
+    _, g1 = grad_hidden(fwd, x, delta_o, params["layer2"]["W"])
+    return {"layer1": g1, "layer2": g2}
 
 
-def _check_order(order: str) -> None:
-    check_choice(order, ORDERS, "order")
+def _step(params: Params, x: Array, target: Array,
+          config: BPExampleConfig) -> tuple[Params, Params, Forward]:
+    """One update of the weights; also returns the forward pass it started from."""
+    fwd = forward(params, x)
+    delta_o, g2 = grad_output(fwd, target)
+    W2_new = params["layer2"]["W"] - config.lr * g2["W"]
+    W2_for_hidden = W2_new if config.order == "output_first" else params["layer2"]["W"]
+    _, g1 = grad_hidden(fwd, x, delta_o, W2_for_hidden)
+    new = {"layer1": {"W": params["layer1"]["W"] - config.lr * g1["W"],
+                      "b": params["layer1"]["b"]},
+           "layer2": {"W": W2_new, "b": params["layer2"]["b"]}}
+    return new, {"layer1": g1, "layer2": g2}, fwd
 
 
-@partial(jax.jit, static_argnames=("order",))
-def update(params, x, target, *, lr=NOTES_LR, order="output_first", b1=NOTES_B1, b2=NOTES_B2):
-    """One gradient step in either update order (jitted).
+@partial(jax.jit, static_argnames=("config",))
+def update(params: Params, batch: Batch, *,
+           config: BPExampleConfig = NOTES_CONFIG) -> tuple[Params, Params]:
+    """One gradient step on the weights in ``config.order`` (jitted; the biases stay fixed).
 
-    **Arguments:**
+    Args:
+        params: as :func:`forward`.
+        batch: ``(x (2,), target (2,))``.
+        config: :class:`BPExampleConfig`: η and the update order.
 
-    - `params`: ``{"W1": (3, 2), "W2": (2, 3)}``; `x`, `target`: (2,).
-    - `lr`: learning rate η (notes: 0.5).
-    - `order`: ``"output_first"`` (the notes' order, default so that the notes' numbers come
-      out) or ``"simultaneous"`` (standard back-propagation).
-
-    **Returns:** ``(new_params, grads)``: the updated weights and the gradients used
-    (``{"W1": (3, 2), "W2": (2, 3)}`` each).
+    Returns:
+        ``(new_params, grads)``, both shaped as :data:`SHAPES`: W1, W2 stepped (b1, b2 as
+        given) and the gradients used (the hidden one through the updated W2 under
+        ``"output_first"``). Raises as :func:`loss`.
     """
-    _check_order(order)
-    fwd = forward(params, x, b1=b1, b2=b2)
-    delta_o, g2 = grad_output(fwd, target)
-    W2_new = params["W2"] - lr * g2
-    W2_for_hidden = W2_new if order == "output_first" else params["W2"]
-    g1 = grad_hidden(fwd, x, delta_o, W2_for_hidden)
-    grads = {"W1": g1, "W2": g2}
-    return {"W1": params["W1"] - lr * g1, "W2": W2_new}, grads
+    x, target = _check_batch(batch)
+    new, grads, _ = _step(params, x, target, config)
+    return new, grads
 
 
 class Trajectory(NamedTuple):
     """Outputs and weights after 0, 1, …, steps updates."""
 
-    out_o: jax.Array  # (steps + 1, 2)
-    error: jax.Array  # (steps + 1,)
-    w12: jax.Array  # (steps + 1, 12)
+    out_o: Array  # (steps + 1, 2)
+    error: Array  # (steps + 1,)
+    w12: Array  # (steps + 1, 12)
 
 
-def train(params, x, target, *, steps, lr=NOTES_LR, order="output_first",
-          b1=NOTES_B1, b2=NOTES_B2) -> Trajectory:
+def train(params: Params, batch: Batch, *, steps: int,
+          config: BPExampleConfig = NOTES_CONFIG) -> Trajectory:
     """Repeat :func:`update` ``steps`` times with ``lax.scan``; keep every state.
 
-    **Arguments:** as :func:`update`; `steps`: int > 0, number of updates.
+    Args:
+        params: as :func:`forward`.
+        batch: ``(x (2,), target (2,))``.
+        steps: int > 0, number of updates.
+        config: :class:`BPExampleConfig`: η and the update order.
 
-    **Returns:** :class:`Trajectory`; row ``t`` is the state after ``t`` updates (row 0 the
-    start). The notes' "after n iterations" is row n (n = 100, 1000), except their
-    "10th iteration" output, which is row 9, and their "w¹⁰⁰⁰", which is row 1001.
+    Returns:
+        :class:`Trajectory`; row ``t`` is the state after ``t`` updates (row 0 the start).
+        The notes' "after n iterations" is row n (n = 100, 1000), except their "10th
+        iteration" output, which is row 9, and their "w¹⁰⁰⁰", which is row 1001.
+        Raises :class:`JaxnnError` for ``steps`` not > 0, or inputs as in :func:`loss`.
     """
     check_positive(steps, "steps")
-    _check_order(order)
-    x = jnp.asarray(x)
-    target = jnp.asarray(target)
-    check_shape(x, (2,), "x")
-    check_shape(target, (2,), "target")
-    return _train(params, x, target, steps=int(steps), lr=lr, order=order, b1=b1, b2=b2)
+    x, target = _check_batch(tuple(jnp.asarray(a) for a in batch))
+    _check_params(params)
+    return _train(params, x, target, steps=int(steps), config=config)
 
 
-@partial(jax.jit, static_argnames=("steps", "order"))
-def _train(params, x, target, *, steps, lr, order, b1, b2) -> Trajectory:
-    def record(p):
-        fwd = forward(p, x, b1=b1, b2=b2)
-        return fwd.out_o, 0.5 * jnp.sum((target - fwd.out_o) ** 2), to_w12(p)
-
+@partial(jax.jit, static_argnames=("steps", "config"))
+def _train(params: Params, x: Array, target: Array, *, steps: int,
+           config: BPExampleConfig) -> Trajectory:
+    # Row t is read off the forward pass that update t + 1 starts from; the update after
+    # the last row is not kept.
     def body(p, _):
-        p, _ = update(p, x, target, lr=lr, order=order, b1=b1, b2=b2)
-        return p, record(p)
+        new, _, fwd = _step(p, x, target, config)
+        return new, (fwd.out_o, 0.5 * jnp.sum((target - fwd.out_o) ** 2), to_w12(p))
 
-    _, (outs, errs, ws) = lax.scan(body, params, None, length=steps)
-    o0, e0, w0 = record(params)
-    return Trajectory(
-        jnp.concatenate([o0[None], outs]),
-        jnp.concatenate([e0[None], errs]),
-        jnp.concatenate([w0[None], ws]),
-    )
+    _, rows = lax.scan(body, params, None, length=steps + 1)
+    return Trajectory(*rows)
 
 
 # ----------------------------------------------------------------- the notes' printed numbers
@@ -282,30 +411,35 @@ def decimals(name: str) -> int:
     return NOTES_DECIMALS.get(name, 6)
 
 
-def worked_example(order: str = "output_first", *, steps: int = 1001) -> dict[str, float]:
-    """Every quantity the notes print, computed in ``order``, keyed like :data:`NOTES_PRINTED`.
+def worked_example(config: BPExampleConfig = NOTES_CONFIG, *,
+                   steps: int = 1001) -> dict[str, float]:
+    """Every quantity the notes print, computed under ``config``, keyed like :data:`NOTES_PRINTED`.
 
     Iteration results whose trajectory row (:data:`NOTES_ROWS`) exceeds ``steps`` are left
     out. Run under ``jax.enable_x64(True)`` to compare 6-decimal numbers safely.
 
-    **Returns:** flat dict name -> Python float.
+    Args:
+        config: :class:`BPExampleConfig` (the notes' numbers come out of the default).
+        steps: int > 0, number of updates to run for the iteration results.
+
+    Returns: flat dict name -> Python float.
     """
-    _check_order(order)
-    x, t = jnp.asarray(NOTES_X), jnp.asarray(NOTES_TARGET)
+    batch = (jnp.asarray(NOTES_X), jnp.asarray(NOTES_TARGET))
+    x, t = batch
     p = notes_params()
     f = forward(p, x)
     delta_o, g2 = grad_output(f, t)
-    new, g = update(p, x, t, order=order)
-    W2_used = new["W2"] if order == "output_first" else p["W2"]
+    new, g = update(p, batch, config=config)
+    W2_used = new["layer2"]["W"] if config.order == "output_first" else p["layer2"]["W"]
     vals = {
         "net_h1": f.net_h[0], "out_h1": f.out_h[0], "out_h2": f.out_h[1],
         "out_h3": f.out_h[2], "net_o1": f.net_o[0], "out_o1": f.out_o[0], "out_o2": f.out_o[1],
-        "E_total": error(p, x, t), "dE_dout_o1": -(t[0] - f.out_o[0]),
-        "dout_o1_dnet_o1": sigmoid_prime(f.net_o[0]), "dE_dw7": g2[0, 0],
-        "dEo1_dout_h1": delta_o[0] * W2_used[0, 0], "dE_dw1": g["W1"][0, 0],
+        "E_total": loss(p, batch), "dE_dout_o1": -(t[0] - f.out_o[0]),
+        "dout_o1_dnet_o1": sigmoid_prime(f.net_o[0]), "dE_dw7": g2["W"][0, 0],
+        "dEo1_dout_h1": delta_o[0] * W2_used[0, 0], "dE_dw1": g["layer1"]["W"][0, 0],
     }
     vals.update({f"w{i}_plus": v for i, v in enumerate(to_w12(new), start=1)})
-    traj = train(p, x, t, steps=steps, order=order)
+    traj = train(p, batch, steps=steps, config=config)
     for label in ("iter10", "iter100", "iter1000"):
         if NOTES_ROWS[label] <= steps:
             o = traj.out_o[NOTES_ROWS[label]]
