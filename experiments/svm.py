@@ -127,8 +127,8 @@ def _forgetting(s_params, x, y, config, m, out) -> str:
     eta, lam, t = config["forget_lr"], config["lam"], config["forget_steps"]
     norm = lambda p: jnp.linalg.norm(p["W"])  # noqa: E731
     # data removed: only the penalty acts on W
-    gone = gradient_descent(lambda p, b: lam * losses.l2_penalty(p), s_params, (x, y), steps=t,
-                               optimizer=sgd(eta), record=lambda p: p["W"])
+    gone = gradient_descent(lambda p, b: lam * losses.l2_penalty(p, svm.PENALTY_MASK), s_params,
+                            (x, y), steps=t, optimizer=sgd(eta), record=lambda p: p["W"])
     factors = (1.0 - eta * lam) ** np.arange(1, t + 1)
     expected = factors[:, None, None] * np.asarray(s_params["W"], np.float64)
     m["forgetting_max_rel_error"] = float(np.max(np.abs(np.asarray(gone.trace) - expected)

@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxnn.errors import JaxnnError, check_positive, check_range
+from jaxnn.nn.losses import Mask, resolve_mask
 
 Array = jax.Array
 LearningRate = float | Callable[[Array], Array]
@@ -222,9 +223,6 @@ def adadelta(rho: float = 0.95, eps: float = 1e-6) -> optax.GradientTransformati
 
 # --------------------------------------------------------------------------- regularisation
 
-Mask = Any  # a pytree of bools shaped like the params, or a callable params -> that pytree
-
-
 def mask_leaves(params: Any, predicate: Callable[[tuple, Array], bool]) -> Any:
     """The mask ``{leaf: predicate(path, leaf)}`` over a parameter pytree.
 
@@ -247,7 +245,8 @@ def mask_leaves(params: Any, predicate: Callable[[tuple, Array], bool]) -> Any:
 
 
 def _masked(inner: optax.GradientTransformation, mask: Mask) -> optax.GradientTransformation:
-    return inner if mask is None else optax.masked(inner, mask)
+    """``inner`` on the leaves ``mask`` selects (:func:`jaxnn.nn.losses.resolve_mask`)."""
+    return inner if mask is None else optax.masked(inner, lambda tree: resolve_mask(tree, mask))
 
 
 def l2(weight_decay: float, mask: Mask) -> optax.GradientTransformation:
@@ -263,8 +262,9 @@ def l2(weight_decay: float, mask: Mask) -> optax.GradientTransformation:
     Args:
         weight_decay: λ ≥ 0 (0 leaves the gradient unchanged).
         mask: which leaves are penalised: a pytree of bools like the params, a callable
-            ``params -> mask`` (see :func:`mask_leaves`), or ``None`` for every leaf. Required:
-            the choice is the caller's.
+            ``params -> mask`` (see :func:`mask_leaves`), or ``None`` for every leaf — the
+            convention of :func:`jaxnn.nn.losses.resolve_mask`, shared with
+            ``jaxnn.nn.losses.l2_penalty``. Required: the choice is the caller's.
 
     Returns:
         a ``GradientTransformation`` (state ``optax.EmptyState``) that needs ``params`` in

@@ -133,9 +133,14 @@ def test_grad_hinge_including_kink(x64):
 def test_grad_penalties(x64):
     params = {"W1": jnp.array([[1.5, -2.0], [0.0, 0.3]]), "b1": jnp.array([5.0, -1.0]),
               "cell": {"U": jnp.array([3.0, 0.0]), "V_i": jnp.array([0.2, 0.1])}}
-    check.assert_gradient(D.grad_l2_penalty, L.l2_penalty, params, n_random=1, **TIGHT)
-    check.assert_gradient(D.grad_l1_penalty, L.l1_penalty, params, **TIGHT)  # |x|'s FD at 0 is 0
-    assert float(jax.grad(L.l1_penalty)(params)["W1"][1, 0]) == 0.0  # sign(0) = 0
+    mask = {"W1": True, "b1": False, "cell": {"U": True, "V_i": False}}
+    for m in (mask, None):  # the weights only; every leaf
+        check.assert_gradient(lambda p: D.grad_l2_penalty(p, m), lambda p: L.l2_penalty(p, m),
+                              params, n_random=1, **TIGHT)
+        check.assert_gradient(lambda p: D.grad_l1_penalty(p, m), lambda p: L.l1_penalty(p, m),
+                              params, **TIGHT)  # |x|'s FD at 0 is 0
+    assert float(jax.grad(L.l1_penalty)(params, mask)["W1"][1, 0]) == 0.0  # sign(0) = 0
+    np.testing.assert_array_equal(D.grad_l2_penalty(params, mask)["cell"]["V_i"], 0.0)
 
 
 def test_grad_validates_like_the_loss():
@@ -154,7 +159,9 @@ def test_structural_risk_gradient_eq50(x64):
         return L.cross_entropy(x @ p["W"].T + p["b"][None, :], y)
 
     def closed(p):
-        return jax.tree.map(lambda g, w: g + 2 * lam * w, jax.grad(risk)(p), D.grad_l2_penalty(p))
+        return jax.tree.map(lambda g, w: g + 2 * lam * w, jax.grad(risk)(p),
+                            D.grad_l2_penalty(p, mask))
 
-    check.assert_gradient(closed, lambda p: L.structural_risk(risk(p), p, lam), params,
+    mask = {"W": True, "b": False}
+    check.assert_gradient(closed, lambda p: L.structural_risk(risk(p), p, lam, mask=mask), params,
                           n_random=2, **TIGHT)

@@ -75,15 +75,48 @@ def test_hinge_and_zero_one():
 def test_penalties_and_structural_risk():
     params = {"W1": jnp.array([[1.0, -2.0]]), "b1": jnp.array([5.0]),
               "cell": {"U": jnp.array([3.0]), "b": jnp.array([7.0])}, "out": {"kernel": jnp.ones(2)}}
-    assert float(L.l2_penalty(params)) == pytest.approx(0.5 * (1 + 4 + 9 + 2))
-    assert float(L.l1_penalty(params)) == pytest.approx(1 + 2 + 3 + 2)
-    assert L.weight_mask(params) == {"W1": True, "b1": False, "cell": {"U": True, "b": False},
-                                     "out": {"kernel": True}}
+    mask = {"W1": True, "b1": False, "cell": {"U": True, "b": False}, "out": {"kernel": True}}
+    assert float(L.l2_penalty(params, mask)) == pytest.approx(0.5 * (1 + 4 + 9 + 2))
+    assert float(L.l1_penalty(params, mask)) == pytest.approx(1 + 2 + 3 + 2)
+    assert float(L.l2_penalty(params, lambda p: mask)) == pytest.approx(0.5 * 16)  # callable
+    assert float(L.l2_penalty(params)) == pytest.approx(0.5 * (16 + 25 + 49))  # None: every leaf
+    assert float(L.l1_penalty(params)) == pytest.approx(8 + 5 + 7)
     # eq 50: R + λ‖θ‖² with no ½
-    assert float(L.structural_risk(jnp.asarray(1.5), params, 0.1)) == pytest.approx(1.5 + 0.1 * 16)
-    assert float(L.structural_risk(jnp.asarray(1.5), params, 0.1, "l1")) == pytest.approx(1.5 + 0.8)
+    assert float(L.structural_risk(jnp.asarray(1.5), params, 0.1, mask=mask)) == pytest.approx(
+        1.5 + 0.1 * 16)
+    assert float(L.structural_risk(jnp.asarray(1.5), params, 0.1, "l1", mask)) == pytest.approx(
+        1.5 + 0.8)
     assert float(L.empirical_risk(jnp.array([1.0, 2.0, 6.0]))) == pytest.approx(3.0)
-    assert float(L.l2_penalty({"b": jnp.ones(3)})) == 0.0
+    assert float(L.l2_penalty({"b": jnp.ones(3)}, {"b": False})) == 0.0
+
+
+def test_an_explicit_mask_selects_exactly_the_marked_leaves():
+    """The mask, not a name, decides: an embedding matrix C is penalised when marked (a rule on
+    name prefixes W…, U…, kernel would have let it escape) and a W is spared when not."""
+    params = {"C": jnp.array([[1.0, 2.0], [3.0, 4.0]]), "W": jnp.array([[10.0]]),
+              "b": jnp.array([100.0])}
+    assert float(L.l2_penalty(params, {"C": True, "W": False, "b": False})) == 0.5 * 30.0
+    assert float(L.l1_penalty(params, {"C": True, "W": True, "b": False})) == 20.0
+    assert float(L.l2_penalty(params, {"C": False, "W": False, "b": False})) == 0.0
+    full = {"C": True, "W": False, "b": True}
+    assert L.resolve_mask(params, full) == full
+    assert L.resolve_mask(params, lambda p: {k: v.ndim == 2 for k, v in p.items()}) == {
+        "C": True, "W": True, "b": False}
+    assert L.resolve_mask(params, None) == {"C": True, "W": True, "b": True}
+    nested = {"layer1": {"W": jnp.ones((2, 2)), "b": jnp.ones(2)}, "E": jnp.ones((3, 2))}
+    assert L.resolve_mask(nested, {"layer1": False, "E": True}) == {  # a prefix mask
+        "layer1": {"W": False, "b": False}, "E": True}
+    assert float(L.l2_penalty(nested, {"layer1": {"W": True, "b": False}, "E": True})) == 5.0
+
+
+def test_a_mask_that_does_not_fit_the_params_is_rejected():
+    params = {"W": jnp.ones((2, 2)), "b": jnp.ones(2)}
+    with pytest.raises(JaxnnError, match="structure of params"):
+        L.l2_penalty(params, {"W": True})
+    with pytest.raises(JaxnnError, match="structure of params"):
+        L.l1_penalty(params, {"W": True, "b": False, "C": True})
+    with pytest.raises(JaxnnError, match="bools; got 'yes'"):
+        L.l2_penalty(params, {"W": "yes", "b": False})
 
 
 def test_extreme_logits_float32_finite_losses_and_grads():

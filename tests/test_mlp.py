@@ -81,6 +81,8 @@ def test_loss_values_match_numpy(setup):
     wsq = sum(float(np.sum(np.asarray(p["W"], np.float64) ** 2)) for p in params.values())
     got = mlp.loss(params, (x, y), config=cfg(activation="tanh", output="softmax", l2=0.1))
     np.testing.assert_allclose(got, ce + 0.05 * wsq, rtol=1e-5)
+    # the model's own mask: every layer's W, no b, with the structure of the params
+    assert mlp.penalty_mask(cfg()) == jax.tree.map(lambda a: a.ndim == 2, params)
 
     t = np.asarray(jax.nn.one_hot(y, 3))
     sq = 0.5 * np.sum((logits - t) ** 2) / 8

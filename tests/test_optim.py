@@ -168,7 +168,7 @@ def test_bad_hyperparameters_raise():
 
 
 def _embedding_params():
-    """A layout where the name rule of ``l2_penalty`` (W…, U…, kernel) misses a matrix: E."""
+    """A layout where a rule on name prefixes (W…, U…, kernel) would miss a matrix: E."""
     rng = np.random.default_rng(1)
     return {"E": jnp.asarray(rng.normal(size=(5, 3))), "W": jnp.asarray(rng.normal(size=(2, 3))),
             "b": jnp.asarray(rng.normal(size=(2,)))}
@@ -199,6 +199,16 @@ def test_l2_adds_lambda_theta_on_the_masked_leaves_only(x64):
     np.testing.assert_allclose(u["b"], 0.25 + lam * p["b"], rtol=1e-14)
 
 
+def test_l2_shares_the_mask_convention_of_the_penalties(x64):
+    p = _embedding_params()
+    g = jax.tree.map(jnp.zeros_like, p)
+    opt = optim.l2(1.0, {"E": True, "W": False, "b": False})
+    np.testing.assert_array_equal(opt.update(g, opt.init(p), p)[0]["E"], p["E"])
+    with pytest.raises(JaxnnError, match="structure of params"):
+        opt = optim.l2(1.0, {"E": True, "W": True})  # b missing
+        opt.update(g, opt.init(p), p)
+
+
 def test_l2_in_a_jitted_step_is_bitwise_the_gradient_of_the_penalised_loss():
     # chain(l2(λ, mask), rule) must reproduce differentiating loss + λ·½Σ‖W‖² to the bit
     # (written as g + λW, XLA may fuse it into one FMA and miss the last bit on most draws)
@@ -215,7 +225,8 @@ def test_l2_in_a_jitted_step_is_bitwise_the_gradient_of_the_penalised_loss():
         opt = optim.l2(lam, optim.mask_leaves(q, lambda _, w: w.ndim >= 2))
         return opt.update(jax.grad(loss)(q, x, y), opt.init(q), q)[0]
 
-    penalised = jax.jit(jax.grad(lambda q, x, y: loss(q, x, y) + lam * l2_penalty(q)))
+    penalised = jax.jit(jax.grad(lambda q, x, y: loss(q, x, y) + lam * l2_penalty(
+        q, {"W1": True, "b1": False, "W2": True, "b2": False})))
     chained = jax.jit(chained)
     rng = np.random.default_rng(0)
     for _ in range(20):

@@ -10,7 +10,6 @@ import pytest
 from jaxnn.derivations import linear as dl
 from jaxnn.errors import JaxnnError
 from jaxnn.models import svm
-from jaxnn.nn import losses
 from jaxnn.train import gradient_descent
 
 
@@ -54,7 +53,7 @@ def test_forgetting_step_is_sgd_on_the_regularized_loss(x64):
     sgd = jax.tree.map(lambda w, gw: w - eta * gw, p, g)
     chex.assert_trees_all_close(mine, sgd, rtol=1e-12)
     # = optax weight decay on W only (the "forgetting"), then SGD on the hinge alone
-    opt = optax.chain(optax.add_decayed_weights(lam, mask=losses.weight_mask(p)), optax.sgd(eta))
+    opt = optax.chain(optax.add_decayed_weights(lam, mask=svm.PENALTY_MASK), optax.sgd(eta))
     upd, _ = opt.update(jax.grad(svm.loss)(p, (x, y), config=cfg()), opt.init(p), p)
     chex.assert_trees_all_close(optax.apply_updates(p, upd), mine, rtol=1e-12)
 

@@ -14,8 +14,8 @@ binary_cross_entropy_with_logits(z, y)  (σ(z) − y) / N
 cross_entropy(z, labels)                (softmax(z) − onehot(y)) / N   (Qiu eq 104)
 nll(log p, labels)                      −onehot(y) / N
 hinge(f, y)                             −y · I(y f < 1) / N   (0 at the kink y f = 1)
-l2_penalty(params)                      W for each weight matrix, 0 for biases
-l1_penalty(params)                      sign(W) (0 at W = 0), 0 for biases
+l2_penalty(params, mask)                θ on the masked leaves (the W), 0 elsewhere
+l1_penalty(params, mask)                sign(θ) (0 at θ = 0) on them, 0 elsewhere
 ======================================  ============================================
 
 Slips in the feed-forward lecture notes (the ones that also sketch the computation graph):
@@ -139,33 +139,35 @@ def grad_hinge(f: Array, y: Array) -> Array:
     return jnp.where(y * f < 1.0, -y, jnp.zeros_like(f)) / np.size(f)
 
 
-def _per_weight(params: Any, fn, prefixes) -> Any:
-    """Apply ``fn`` to weight leaves and zero the others, keeping the pytree structure."""
-    mask = L.weight_mask(params, prefixes)
-    return jax.tree.map(lambda leaf, m: fn(leaf) if m else jnp.zeros_like(leaf), params, mask)
+def _per_leaf(params: Any, fn, mask: L.Mask) -> Any:
+    """Apply ``fn`` to the leaves ``mask`` selects and zero the others, keeping the structure."""
+    marks = L.resolve_mask(params, mask)
+    return jax.tree.map(lambda leaf, m: fn(leaf) if m else jnp.zeros_like(leaf), params, marks)
 
 
-def grad_l2_penalty(params: Any, prefixes=L.WEIGHT_PREFIXES) -> Any:
-    """∂(½ Σ‖W‖²)/∂params: W for each weight matrix, zeros for biases.
+def grad_l2_penalty(params: Any, mask: L.Mask = None) -> Any:
+    """∂(½ Σ‖θ‖²)/∂params: θ on the leaves ``mask`` selects, zeros elsewhere.
 
     Args:
-        params: parameter pytree (weights chosen by :func:`jaxnn.nn.losses.weight_mask`).
-        prefixes: name prefixes that mark a weight matrix.
+        params: parameter pytree.
+        mask: which leaves are penalised, as in :func:`jaxnn.nn.losses.resolve_mask`
+            (``None``: every leaf).
 
     Returns:
         pytree with the structure, shapes and dtypes of ``params``.
     """
-    return _per_weight(params, lambda w: w, prefixes)
+    return _per_leaf(params, lambda w: w, mask)
 
 
-def grad_l1_penalty(params: Any, prefixes=L.WEIGHT_PREFIXES) -> Any:
-    """∂(Σ|W|)/∂params: sign(W) (0 at W = 0) for weight matrices, zeros for biases.
+def grad_l1_penalty(params: Any, mask: L.Mask = None) -> Any:
+    """∂(Σ|θ|)/∂params: sign(θ) (0 at θ = 0) on the leaves ``mask`` selects, zeros elsewhere.
 
     Args:
-        params: parameter pytree (weights chosen by :func:`jaxnn.nn.losses.weight_mask`).
-        prefixes: name prefixes that mark a weight matrix.
+        params: parameter pytree.
+        mask: which leaves are penalised, as in :func:`jaxnn.nn.losses.resolve_mask`
+            (``None``: every leaf).
 
     Returns:
         pytree with the structure, shapes and dtypes of ``params``.
     """
-    return _per_weight(params, jnp.sign, prefixes)
+    return _per_leaf(params, jnp.sign, mask)

@@ -270,10 +270,18 @@ def data_loss(z_out: Array, a_out: Array, y: Array, loss: str) -> Array:
     return losses.squared_error(a_out, y, reduction="half_sum") / a_out.shape[0]
 
 
-def weight_penalty(params: Params) -> Array:
-    """½ Σₗ ‖W⁽ˡ⁾‖²_F over the layers' weights (not the biases): scalar."""
-    Ws = (p["W"] for _, p in sorted(params.items()))
-    return 0.5 * sum((jnp.sum(W * W) for W in Ws), jnp.zeros(()))
+def penalty_mask(config: MLPConfig) -> dict[str, dict[str, bool]]:
+    """Which leaves the L2 term of eq 125 penalises: every layer's W, no bias b.
+
+    Args:
+        config: :class:`MLPConfig` (``sizes`` gives the L layers).
+
+    Returns:
+        ``{"layer1": {"W": True, "b": False}, …, "layerL": {"W": True, "b": False}}``, the
+        structure of :func:`init`'s params; a mask for ``jaxnn.nn.losses.l2_penalty`` and
+        ``jaxnn.optim.l2``.
+    """
+    return {layer_name(l): {"W": True, "b": False} for l in range(1, config.num_layers + 1)}
 
 
 def loss(params: Params, batch: tuple[Array, Array], *, config: MLPConfig,
@@ -304,5 +312,5 @@ def loss(params: Params, batch: tuple[Array, Array], *, config: MLPConfig,
     zs, as_ = forward(params, x, config=config, key=key, train=key is not None)
     J = data_loss(zs[-1], as_[-1], y, config.loss)
     if config.l2:
-        J = J + config.l2 * weight_penalty(params)
+        J = J + config.l2 * losses.l2_penalty(params, penalty_mask(config))
     return J

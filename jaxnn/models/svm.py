@@ -22,8 +22,8 @@ on :func:`loss` and ``optax.add_decayed_weights(λ)`` + SGD on the hinge alone. 
 not penalised (does not forget).
 
 Convention: the notes write the penalty as λ‖w‖² (no ½); its step factor would be (1 − 2ηλ).
-We use λ·½‖W‖² (= λ·``jaxnn.nn.losses.l2_penalty``) so that λ is optax's weight-decay rate
-and the factor is (1 − ηλ); the notes' λ equals our λ/2.
+We use λ·½‖W‖² (= λ·``jaxnn.nn.losses.l2_penalty(params, PENALTY_MASK)``) so that λ is optax's
+weight-decay rate and the factor is (1 − ηλ); the notes' λ equals our λ/2.
 
 Parameters: ``{"W": (1, d), "b": (1,)}`` (one linear unit); the sizes and λ live in one frozen
 :class:`SVMConfig`.
@@ -44,6 +44,10 @@ from jaxnn.nn import losses
 
 Array = jax.Array
 Params = dict[str, Array]
+
+#: Which leaves the λ·½‖W‖² term penalises: W, not the bias b (a mask for
+#: ``jaxnn.nn.losses.l2_penalty``, ``jaxnn.optim.l2`` and ``optax.add_decayed_weights``).
+PENALTY_MASK: dict[str, bool] = {"W": True, "b": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +147,7 @@ def loss(params: Params, batch, *, config: SVMConfig, key: Array | None = None) 
 @jax.jit
 def _loss(params, x, y, lam):  # compiled body; the checks above ran eagerly
     f = decision(params, x)
-    return losses.hinge(f, y.astype(f.dtype)) + lam * losses.l2_penalty(params)
+    return losses.hinge(f, y.astype(f.dtype)) + lam * losses.l2_penalty(params, PENALTY_MASK)
 
 
 def forgetting_step(params: Params, batch, *, config: SVMConfig,

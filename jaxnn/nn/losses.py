@@ -247,81 +247,86 @@ def zero_one(y_hat: Array, y: Array) -> Array:
 
 # --------------------------------------------------------------------------- penalties
 
-#: Parameter names treated as weights by the penalties: the notes' W, U, and Flax's "kernel".
-WEIGHT_PREFIXES: tuple[str, ...] = ("W", "U", "kernel")
+#: Which leaves a penalty acts on: a pytree of bools with the structure of the params (or a
+#: prefix of it), a callable ``params -> such a pytree``, or ``None`` for every leaf.
+Mask = Any
 
 
-def _leaf_name(path: tuple) -> str:
-    last = path[-1] if path else None
-    for attr in ("key", "name", "idx"):
-        if hasattr(last, attr):
-            return str(getattr(last, attr))
-    return ""
+def resolve_mask(params: Any, mask: Mask) -> Any:
+    """The full pytree of bools that ``mask`` selects over ``params``.
 
-
-def weight_mask(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Any:
-    """Pytree of bools shaped like ``params``: True where the (innermost) key starts with one
-    of ``prefixes`` (a weight matrix), False for biases (``b``, ``bU``, …) and the rest; usable
-    as the ``mask`` of ``optax.add_decayed_weights``.
+    The one mask convention of the penalties here and of the regularisers in
+    :mod:`jaxnn.optim`. The choice of leaves is always the caller's, stated explicitly (e.g. a
+    model's ``penalty_mask`` or :func:`jaxnn.optim.mask_leaves`), never read off a name.
 
     Args:
-        params: any pytree of arrays with dict keys (e.g. ``{"W1": ..., "b1": ...}``).
-        prefixes: name prefixes that mark a weight matrix.
+        params: any pytree of arrays.
+        mask: ``None`` (every leaf); a pytree of Python bools with the structure of ``params``,
+            or a prefix of it (one bool then stands for a whole subtree); or a callable
+            ``params -> such a pytree``.
 
     Returns:
         pytree of Python bools with the structure of ``params``.
+
+    Raises:
+        JaxnnError: a mask whose structure is not that of ``params`` (or a prefix of it), or
+            whose leaves are not bools.
     """
-    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
-    marks = [_leaf_name(path).startswith(tuple(prefixes)) for path, _ in flat]
-    return jax.tree_util.tree_unflatten(treedef, marks)
+    if mask is None:
+        return jax.tree.map(lambda _: True, params)
+    tree = mask(params) if callable(mask) else mask
+    treedef = jax.tree_util.tree_structure(tree)
+    try:
+        subtrees = treedef.flatten_up_to(params)
+    except (ValueError, TypeError) as e:
+        raise JaxnnError(f"mask must have the structure of params (or a prefix of it); got mask "
+                         f"{treedef} for params {jax.tree_util.tree_structure(params)}") from e
+    marks = jax.tree_util.tree_leaves(tree)
+    bad = [m for m in marks if not isinstance(m, (bool, np.bool_))]
+    if bad:
+        raise JaxnnError(f"mask leaves must be bools; got {bad[0]!r}")
+    spread = [jax.tree.map(lambda _, m=bool(m): m, sub) for m, sub in zip(marks, subtrees)]
+    return jax.tree_util.tree_unflatten(treedef, spread)
 
 
-def weight_leaves(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> list[Array]:
-    """The leaves of ``params`` selected by :func:`weight_mask`, in tree order.
+def _selected(params: Any, mask: Mask) -> list[Array]:
+    """The leaves of ``params`` that ``mask`` marks True, in tree order."""
+    marks = jax.tree_util.tree_leaves(resolve_mask(params, mask))
+    return [leaf for leaf, m in zip(jax.tree_util.tree_leaves(params), marks) if m]
+
+
+def l2_penalty(params: Any, mask: Mask = None) -> Array:
+    """½ Σ ‖θ‖² over the leaves θ of ``params`` that ``mask`` selects; gradient θ there.
+
+    The notes penalise the weight matrices, not the biases (Qiu eq 49–50, 125): say so with the
+    mask, e.g. ``{"W": True, "b": False}`` (each model states its own: ``penalty_mask``). Note
+    the ½: eq 49–50 write λ‖θ‖² (no ½), which equals 2λ·``l2_penalty``; :func:`structural_risk`
+    follows the notes exactly.
 
     Args:
-        params: any pytree of arrays with dict keys.
-        prefixes: name prefixes that mark a weight matrix.
+        params: pytree of arrays.
+        mask: which leaves are penalised, as in :func:`resolve_mask` (``None``: every leaf).
 
     Returns:
-        list of arrays.
+        scalar (0.0 when no leaf is selected); the selected leaves are summed in tree order.
     """
-    leaves = jax.tree_util.tree_leaves(params)
-    marks = jax.tree_util.tree_leaves(weight_mask(params, prefixes))
-    return [leaf for leaf, m in zip(leaves, marks) if m]
+    return 0.5 * sum((jnp.sum(w * w) for w in _selected(params, mask)), jnp.zeros(()))
 
 
-def l2_penalty(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
-    """½ Σ ‖W‖² over the weight matrices of ``params`` (not the biases); gradient W.
-
-    Note the ½: Qiu eq 49–50 write λ‖θ‖² (no ½), which equals 2λ·``l2_penalty``;
-    :func:`structural_risk` follows the notes exactly.
-
-    Args:
-        params: pytree of arrays; weights are leaves whose key starts with ``prefixes``
-            (default W…, U…, kernel).
-        prefixes: see :func:`weight_leaves`.
-
-    Returns:
-        scalar (0.0 when there are no weights).
-    """
-    return 0.5 * sum((jnp.sum(w * w) for w in weight_leaves(params, prefixes)), jnp.zeros(()))
-
-
-def l1_penalty(params: Any, prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
-    """Σ |W| over the weight matrices of ``params`` (not the biases); subgradient sign(W).
+def l1_penalty(params: Any, mask: Mask = None) -> Array:
+    """Σ |θ| over the leaves θ of ``params`` that ``mask`` selects; subgradient sign(θ) there.
 
     |w| is computed as w·sign(w) so that ``jax.grad`` returns sign(w) — 0 at w = 0, the
     subgradient that lets exact zeros stay put — where ``jnp.abs`` would return 1 at 0.
 
     Args:
-        params: pytree of arrays; weights chosen as in :func:`l2_penalty`.
-        prefixes: see :func:`weight_leaves`.
+        params: pytree of arrays.
+        mask: which leaves are penalised, as in :func:`resolve_mask` (``None``: every leaf).
 
     Returns:
-        scalar (0.0 when there are no weights).
+        scalar (0.0 when no leaf is selected); the selected leaves are summed in tree order.
     """
-    return sum((jnp.sum(w * jnp.sign(w)) for w in weight_leaves(params, prefixes)), jnp.zeros(()))
+    return sum((jnp.sum(w * jnp.sign(w)) for w in _selected(params, mask)), jnp.zeros(()))
 
 
 def empirical_risk(per_example_losses: Array) -> Array:
@@ -340,18 +345,18 @@ def empirical_risk(per_example_losses: Array) -> Array:
 
 
 def structural_risk(risk: Array, params: Any, lam: float, penalty: str = "l2",
-                    prefixes: Sequence[str] = WEIGHT_PREFIXES) -> Array:
+                    mask: Mask = None) -> Array:
     """R(θ) + λ‖θ‖² (Qiu eq 49–50), or R(θ) + λ‖θ‖₁ with ``penalty="l1"``.
 
     As the notes write it: λ times the *squared* L2 norm, no ½ (``risk + 2·lam·l2_penalty``);
-    θ is the weight matrices only (biases are not penalised; see :func:`weight_leaves`).
+    θ is the leaves ``mask`` selects (the notes' weight matrices, not the biases).
 
     Args:
         risk: scalar empirical risk (e.g. from :func:`empirical_risk` or any loss above).
         params: parameter pytree.
         lam: regularisation strength λ ≥ 0.
         penalty: ``"l2"`` or ``"l1"``.
-        prefixes: see :func:`weight_leaves`.
+        mask: which leaves make θ, as in :func:`resolve_mask` (``None``: every leaf).
 
     Returns:
         scalar.
@@ -360,8 +365,8 @@ def structural_risk(risk: Array, params: Any, lam: float, penalty: str = "l2",
     if not isinstance(lam, jax.core.Tracer):
         check_positive(lam, "lam", strict=False)
     if penalty == "l2":
-        return risk + lam * 2.0 * l2_penalty(params, prefixes)
-    return risk + lam * l1_penalty(params, prefixes)
+        return risk + lam * 2.0 * l2_penalty(params, mask)
+    return risk + lam * l1_penalty(params, mask)
 
 
 # --------------------------------------------------------------------------- registry
