@@ -50,7 +50,7 @@ def _check(params, x, y, fd=True, **kw):
     """backprop vs jax.grad (rtol 1e-10, atol 1e-13) and jax.grad vs central differences along
     every coordinate (``fd=False`` at ReLU's kink)."""
     config = _config(params, **kw)
-    check.assert_gradient(lambda p, batch: backprop(p, *batch, config=config),
+    check.assert_gradient(lambda params, batch: backprop(params, *batch, config=config),
                           functools.partial(mlp.loss, config=config), params, (x, y),
                           rtol=RTOL, atol=1e-13, fd=fd)
 
@@ -93,7 +93,7 @@ def test_matches_finite_differences(x64, key):
     1e-7 (+1e-10) of them."""
     params, x, y = _problem(key, 2, "cross_entropy")
     config = _config(params, activation="tanh", output="softmax", loss="cross_entropy", l2=0.1)
-    report = check.assert_gradient(lambda p, batch: backprop(p, *batch, config=config),
+    report = check.assert_gradient(lambda params, batch: backprop(params, *batch, config=config),
                                    functools.partial(mlp.loss, config=config), params, (x, y),
                                    rtol=RTOL, atol=1e-13, fd_rtol=5e-8, fd_atol=5e-11,
                                    fd_eps=FD_EPS)
