@@ -78,7 +78,7 @@ def _epochs_saved(ckpt: Path) -> list[int]:
 def test_killed_run_resumes_to_the_same_parameters(tmp_path):
     mod, script = _load_script(tmp_path)
     ckpt = tmp_path / "ckpt"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     log = tmp_path / "log.jsonl"
     child = subprocess.Popen([sys.executable, str(script), str(ckpt), str(EPOCHS), "0.3",
                               str(log)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

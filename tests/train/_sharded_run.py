@@ -1,7 +1,7 @@
 """Train the digits MLP with jaxnn's train step on an N-device mesh; print the final params.
 
-Run as a subprocess by tests/test_parallel.py, because the number of (forced host) devices
-is fixed when JAX starts: ``python tests/_sharded_run.py N OUT.npz``.
+Run as a subprocess by tests/train/test_parallel.py, because the number of (forced host) devices
+is fixed when JAX starts: ``python tests/train/_sharded_run.py N OUT.npz``.
 """
 
 import os
