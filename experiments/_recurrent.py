@@ -1,5 +1,6 @@
 """Training helpers shared by the recurrent experiments (adding problem, sequential MNIST,
-sunspots, gradient flow): fresh batches drawn inside a jitted ``lax.scan`` of train steps."""
+sunspots, gradient flow): fresh batches drawn inside a jitted ``lax.scan`` of train steps, and
+the adding-problem trainer that both the adding-problem and the gradient-flow experiments use."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import jax.numpy as jnp
 import optax
 from tqdm.auto import tqdm
 
+from jaxnn.data import sequences
 from jaxnn.errors import check_choice, check_positive
+from jaxnn.models import sequence as model
 from jaxnn.nn.cells import NAMES
 from jaxnn.train import make_runner, make_train_step, split_keys
 
@@ -71,3 +74,28 @@ def train_chunks(run: Callable, params, opt_state, key, n_chunks: int, data=None
         if not math.isfinite(losses[-1]):
             break
     return params, opt_state, losses
+
+
+def train_adding(cell: str, T: int, config: dict, key: jax.Array,
+                 params: dict | None = None) -> tuple[dict, list[float]]:
+    """Train ``cell`` on fresh adding-problem batches of length ``T``; return params, losses.
+
+    ``config`` needs hidden, batch, lr, clip, steps, chunk; ``params`` (a
+    :func:`jaxnn.models.sequence.init` dict) is the starting point, fresh from ``key`` if None.
+    """
+    k_init, k_train = jax.random.split(key)
+    cfg = model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse")
+    if params is None:
+        params = model.init(k_init, cfg)
+    B = config["batch"]
+
+    def loss_fn(p, batch, _key):
+        return model.loss(p, batch, config=cfg)
+
+    opt = adam_schedule(config["lr"], config["steps"], clip_norm=config["clip"])
+    run = make_chunk_runner(loss_fn, lambda k, _: sequences.adding_problem(k, B, T), opt,
+                            config["chunk"])
+    n_chunks = max(1, -(-config["steps"] // config["chunk"]))
+    params, _, losses = train_chunks(run, params, opt.init(params), k_train, n_chunks,
+                                     desc=f"{cell} T={T}")
+    return params, losses

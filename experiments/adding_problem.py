@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Result, savefig
-from ._recurrent import CELLS, adam_schedule, make_chunk_runner, train_chunks
+from ._recurrent import CELLS, train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
@@ -34,31 +34,6 @@ SOLVED_MSE = 0.01
 
 
 # --------------------------------------------------------------------------- the experiment
-
-
-def train_adding(cell: str, T: int, config: dict, key: jax.Array,
-                 params: dict | None = None) -> tuple[dict, list[float]]:
-    """Train ``cell`` on fresh adding-problem batches of length ``T``; return params, losses.
-
-    ``config`` needs hidden, batch, lr, clip, steps, chunk; ``params`` (a
-    :func:`jaxnn.models.sequence.init` dict) is the starting point, fresh from ``key`` if None.
-    """
-    k_init, k_train = jax.random.split(key)
-    cfg = model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse")
-    if params is None:
-        params = model.init(k_init, cfg)
-    B = config["batch"]
-
-    def loss_fn(p, batch, _key):
-        return model.loss(p, batch, config=cfg)
-
-    opt = adam_schedule(config["lr"], config["steps"], clip_norm=config["clip"])
-    run = make_chunk_runner(loss_fn, lambda k, _: sequences.adding_problem(k, B, T), opt,
-                            config["chunk"])
-    n_chunks = max(1, -(-config["steps"] // config["chunk"]))
-    params, _, losses = train_chunks(run, params, opt.init(params), k_train, n_chunks,
-                                     desc=f"{cell} T={T}")
-    return params, losses
 
 
 def _check_config(config: dict) -> None:

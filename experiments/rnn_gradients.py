@@ -34,8 +34,7 @@ import numpy as np
 from jax import lax
 
 from ._base import Result, savefig
-from ._recurrent import CELLS
-from .adding_problem import train_adding
+from ._recurrent import CELLS, train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
