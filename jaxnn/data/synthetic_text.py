@@ -19,6 +19,7 @@ from bisect import bisect_right
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse
 
 from jaxnn.errors import JaxnnError, check_positive
 
@@ -60,14 +61,16 @@ class MarkovSource:
     is unique and the entropy rate is H = Σ_c π_c H(p(· | c)) nats/token.
 
     **Method.** π is found by power iteration, π ← πP (P the S × S transition matrix of the
-    context chain, applied sparsely: O(S · support) per step) from the uniform distribution
+    context chain, applied as a scipy sparse matrix for the q part plus the ε/V part summed
+    per suffix: O(S · s′) per step) from the uniform distribution
     until ‖π_new − π‖₁ < 1e-12, which converges geometrically because ε > 0 (Doeblin). The
     result is checked: a failure to converge raises.
 
     Attributes:
         vocab_size: V. order: k. words: the V word strings (word 0 is ``"."``).
-        support_ids: (S, s) int32, the support of each q_c (distinct ids per row).
-        q: (S, s) float64, its weights (rows sum to 1).
+        support_ids: (S, s′) int32, the support of each q_c (distinct ids per row; in
+            :func:`markov_source` column 0 is ``"."`` and s′ = support + 1).
+        q: (S, s′) float64, its weights (rows sum to 1).
         smoothing: ε.
     """
 
@@ -90,12 +93,12 @@ class MarkovSource:
 
     def distribution(self, context) -> np.ndarray:
         """p(· | context): (V,) float64 for a context of ``order`` word ids (oldest first)."""
-        ctx = np.asarray(context).reshape(-1)
-        if ctx.size != self.order or ctx.min(initial=0) < 0 or ctx.max(initial=0) >= self.vocab_size:
+        ctx, V = np.asarray(context).reshape(-1), self.vocab_size
+        if ctx.size != self.order or ctx.min(initial=0) < 0 or ctx.max(initial=0) >= V:
             raise JaxnnError(f"context must be {self.order} ids in [0, {self.vocab_size}); "
                              f"got {ctx.tolist()}")
-        c = int(np.ravel_multi_index(tuple(ctx), (self.vocab_size,) * self.order)) if self.order else 0
-        p = np.full(self.vocab_size, self.smoothing / self.vocab_size)
+        c = int(np.ravel_multi_index(tuple(ctx), (V,) * self.order)) if self.order else 0
+        p = np.full(V, self.smoothing / V)
         np.add.at(p, self.support_ids[c], (1.0 - self.smoothing) * self.q[c])
         return p
 
@@ -108,11 +111,12 @@ class MarkovSource:
             return pi
         shift = (np.arange(S) * V) % S  # context -> its last k−1 words, times V
         nxt = (shift[:, None] + self.support_ids).ravel()
-        sparse = (1.0 - self.smoothing) * self.q
+        src = np.repeat(np.arange(S), self.support_ids.shape[1])
+        M = scipy.sparse.csr_matrix(((1.0 - self.smoothing) * self.q.ravel(), (nxt, src)),
+                                    shape=(S, S))  # the sparse part of Pᵀ
         for _ in range(100_000):
             m = pi.reshape(V, S // V).sum(axis=0)  # mass per suffix (last k−1 words)
-            new = np.bincount(nxt, weights=(pi[:, None] * sparse).ravel(), minlength=S)
-            new += np.repeat(m, V) * (self.smoothing / V)
+            new = M @ pi + np.repeat(m, V) * (self.smoothing / V)
             new /= new.sum()
             if np.abs(new - pi).sum() < 1e-12:
                 return new
@@ -141,28 +145,29 @@ class MarkovSource:
         n, V, k = int(n), self.vocab_size, self.order
         rng = np.random.default_rng(seed)
         c = int(rng.choice(self.n_contexts, p=self.stationary))
-        u = rng.random(n)
-        smooth = rng.random(n) < self.smoothing
-        uniform = rng.integers(0, V, size=n)
-        cdf, sup = self.q, self.support_ids
+        u = rng.random(n).tolist()
+        smooth = (rng.random(n) < self.smoothing).tolist()
+        uniform = rng.integers(0, V, size=n).tolist()
+        sup, S = self.support_ids, self.n_contexts
+        cdf = np.cumsum(self.q, axis=1)
+        cdf /= cdf[:, -1:]
         rows: dict[int, tuple[list, list]] = {}  # cumulative weights of the contexts visited
-        out = np.empty(n, dtype=np.int32)
-        S = self.n_contexts
+        out = [0] * n
         for t in range(n):
             if smooth[t]:
-                w = int(uniform[t])
+                w = uniform[t]
             else:
                 row = rows.get(c)
                 if row is None:
-                    cum = np.cumsum(cdf[c])
-                    row = rows[c] = ((cum / cum[-1]).tolist(), sup[c].tolist())
+                    row = rows[c] = (cdf[c].tolist(), sup[c].tolist())
                 w = row[1][min(bisect_right(row[0], u[t]), len(row[1]) - 1)]
             out[t] = w
             c = (c * V) % S + w if k else 0
+        out = np.asarray(out, dtype=np.int32)
         return out
 
     def logprob(self, ids, *, start: int | None = None) -> np.ndarray:
-        """ln p(w_t | w_{t−k} … w_{t−1}) for t in [start, T) (default start = order), float64."""
+        """ln p(w_t | w_{t−k} … w_{t−1}), (T − start,) float64, t in [start, T) (start ≥ order)."""
         a = np.asarray(ids).astype(np.int64)
         k, V = self.order, self.vocab_size
         start = k if start is None else int(start)

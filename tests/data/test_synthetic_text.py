@@ -120,3 +120,18 @@ def test_topic_bad_inputs():
         st.topic_documents(0, 0, 2, 20, 1, 5)
     with pytest.raises(JaxnnError, match="signal"):
         st.topic_documents(0, 10, 2, 20, 1, 5, signal=0.0)
+
+
+def test_stationary_is_fixed_point_of_dense_chain():
+    src = st.markov_source(2, 6, order=2, support=3)
+    V, S = 6, 36
+    P = np.zeros((S, S))
+    for c in range(S):
+        a, b = divmod(c, V)
+        P[c, b * V + np.arange(V)] = src.distribution([a, b])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    pi = src.stationary
+    np.testing.assert_allclose(pi @ P, pi, atol=1e-12)
+    Hc = np.array([-(src.distribution(divmod(c, V)) * np.log(src.distribution(divmod(c, V)))).sum()
+                   for c in range(S)])
+    np.testing.assert_allclose(src.entropy_rate(), pi @ Hc, rtol=1e-12)

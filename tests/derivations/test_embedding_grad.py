@@ -51,7 +51,7 @@ def test_softmax_head_over_concatenated_window(setup):
         dlogits = (jax.nn.softmax(x @ W) - jax.nn.one_hot(y, 5)) / 2
         return grad_lookup(C.shape, ids, (dlogits @ W.T).reshape(2, 3, 3))
 
-    check.assert_gradient(closed, f, C, ids, W, y, n_random=2, **TIGHT)
+    check.assert_gradient(closed, f, C, ids, W, y, n_random=1, **TIGHT)
 
 
 def test_rows_sum_and_unused_rows_zero(setup):
