@@ -20,7 +20,12 @@ _EXPORTS = {
 }
 
 
+_SUBMODULES = ("cache", "corpora", "text")
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"jaxnn.data.{name}")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'jaxnn.data' has no attribute {name!r}")
     where = _EXPORTS[name]
@@ -31,4 +36,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
