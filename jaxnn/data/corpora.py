@@ -316,5 +316,6 @@ def rotten_tomatoes(directory: str | Path | None = None) -> TextDataset:
     rows = [(html.unescape(r["text"]).strip(), r["category"], str(i))
             for i, r in enumerate(all_rows) if r["category"] in classes]
     before = Counter(r[1] for r in rows)
-    return _dataset(rows, classes, {"rows": len(all_rows), "other_dropped": len(all_rows) - len(rows),
+    return _dataset(rows, classes, {"rows": len(all_rows),
+                                    "other_dropped": len(all_rows) - len(rows),
                                     **{f"{c}_before_dedupe": before[c] for c in classes}})

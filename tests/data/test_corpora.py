@@ -138,7 +138,8 @@ def test_rotten_tomatoes_keeps_fresh_and_rotten(tmp_path):
     for row in [("fresh", "Good &amp; fun", "m", "True"), ("plot", "A story", "m", "True"),
                 ("rotten", "Dull, \"very\"", "m", "True"), ("fresh", "good & FUN", "n", "False")]:
         w.writerow(row)
-    (path / "rotten_tomatoes_corpus_full.csv.bz2").write_bytes(bz2.compress(buf.getvalue().encode()))
+    csv_bz2 = path / "rotten_tomatoes_corpus_full.csv.bz2"
+    csv_bz2.write_bytes(bz2.compress(buf.getvalue().encode()))
     cache.seal(path, "rotten-tomatoes")
     ds = corpora.rotten_tomatoes(tmp_path)
     assert ds.classes == ("rotten", "fresh")
@@ -159,3 +160,12 @@ def test_real_default_split_checksums():
     assert len(bbc.texts) == 2124 and len(rt.texts) == 12751
     assert bbc.split().checksum == corpora.BBC_SPLIT_SHA256
     assert rt.split().checksum == corpora.RT_SPLIT_SHA256
+
+
+@pytest.mark.skipif(not _REAL or not (cache.cache_dir() / "brown" / "manifest.json").exists(),
+                    reason="the real Brown corpus is not in $JAXNN_DATA")
+def test_real_brown_counts():
+    paper = corpora.brown_lm(rule="paper")
+    assert paper.counts["tokens"] == 1_161_192 and paper.counts["test_tokens"] == 161_192
+    assert paper.counts["vocab_size"] == 17_905  # UNK included
+    assert corpora.brown_lm(rule="train").counts["vocab_size"] == 14_114
