@@ -26,6 +26,13 @@ history it has, as an unseen longer context would: the lower orders alone.
 Every model's ``distribution(context)`` is a (V,) float64 vector summing to 1 over the whole
 vocabulary, and every in-vocabulary word, seen in training or not, has non-zero probability
 (the uniform component).
+
+Measured on Brown (``jaxnn.data.corpora.brown_lm``, Bengio's 800,000 / 200,000 / 161,192 split, no
+markers, histories crossing the split boundaries; one core): test perplexity under the paper's
+vocabulary rule (|V| = 17,905) — trigram 339.5, Kneser–Ney order 3 332.6, order 5 329.8 (the
+paper: trigram 336, Kneser–Ney 5-gram 321); under the train-only rule (|V| = 14,114) — 212.0,
+201.3, 199.8. Fitting takes about 9 s for the trigram (112 EM steps), 1.5 s / 3 s for Kneser–Ney
+of order 3 / 5; scoring the test split under 1 s.
 """
 
 from __future__ import annotations
