@@ -124,3 +124,24 @@ def precision_recall_f1(pred: Array, labels: Array, num_classes: int) -> Precisi
     f1 = _safe_div(2.0 * precision * recall, precision + recall)
     return PrecisionRecallF1(precision, recall, f1, jnp.mean(precision), jnp.mean(recall),
                              jnp.mean(f1))
+
+
+def perplexity(logp) -> float:
+    """Perplexity exp(−mean ln p) of a language model over every scored token.
+
+    Args:
+        logp: (T,) (any shape) natural-log probabilities ln p(w_t | history), T ≥ 1, one per token
+            of the split — unknown-word symbols included, so every model is counted the same way.
+
+    Returns:
+        Python float ≥ 1 (inf if some token had probability 0).
+    """
+    from jaxnn.errors import JaxnnError  # local: keeps this appended block self-contained
+
+    a = np.asarray(logp, dtype=np.float64)
+    if a.size == 0:
+        raise ShapeError("perplexity needs at least one log-probability; got an empty array")
+    if np.isnan(a).any() or (a > 1e-12).any():
+        raise JaxnnError(f"logp must be log-probabilities ≤ 0; got max {np.nanmax(a)!r}"
+                         f" ({int(np.isnan(a).sum())} NaN)")
+    return float(np.exp(-np.mean(a)))
