@@ -20,7 +20,7 @@ _EXPORTS = {
 }
 
 
-_SUBMODULES = ("cache", "corpora", "text")
+_SUBMODULES = ("cache", "corpora", "synthetic_text", "text")
 
 
 def __getattr__(name: str):
