@@ -174,3 +174,22 @@ def test_training_learns_a_deterministic_sequence():
         p, s = step(p, s)
     l1 = float(nplm.loss(p, (c, t), config=cfg))
     assert l0 > 2.0 and l1 < 0.05
+
+
+def test_nearest_neighbours_cosine():
+    from jaxnn.metrics import nearest_neighbours
+
+    C = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [-1.0, 0.0], [2.0, 0.0], [0.0, 0.0]])
+    ids, sims = nearest_neighbours(C, np.array([0, 2]), 3)
+    assert ids.shape == sims.shape == (2, 3)
+    np.testing.assert_array_equal(ids[0], [4, 1, 2])  # 4 is parallel to 0 (cos 1)
+    np.testing.assert_allclose(sims[0], [1.0, 1 / np.sqrt(1.01), 0.0])
+    assert 2 not in ids[1] and 0 not in ids[0]
+    np.testing.assert_allclose(sims[1, 0], 0.1 / np.sqrt(1.01))
+    assert np.all(np.diff(sims, axis=1) <= 0)
+    with pytest.raises(JaxnnError, match="id 6"):
+        nearest_neighbours(C, [6], 2)
+    with pytest.raises(JaxnnError, match="k"):
+        nearest_neighbours(C, [0], 6)
+    with pytest.raises(ShapeError):
+        nearest_neighbours(C[0], [0], 1)
