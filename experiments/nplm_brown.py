@@ -236,51 +236,42 @@ def mix(lp_a: np.ndarray, lp_b: np.ndarray, alpha: float) -> np.ndarray:
 
 
 def lstm_logprobs(d: dict, t: dict, key) -> dict:
-    """Train the LSTM LM (:mod:`jaxnn.models.language`) by truncated BPTT; test/valid ln p."""
+    """Train the LSTM LM (:mod:`jaxnn.models.language`) by truncated BPTT over the training
+    stream, one jitted scan per epoch, early stopping on validation perplexity (best kept)."""
     from jaxnn.models import language as lm
 
     cfg = lm.LMConfig(d["V"], t["m"], t["h"], cell="lstm", dropout=t["dropout"])
     opt = optax.chain(optax.clip_by_global_norm(t["clip"]), optax.adam(t["lr"]))
     xs, ys = text.stream_batches(d["stream"][d["train"]], t["batch_size"], t["steps"])
-
-    def loss_fn(p, batch, k):
-        x, y, st = batch
-        return lm.loss(p, (x, y), config=cfg, state=st, key=k)
-
-    step = jax.jit(make_train_step(loss_fn, opt, has_aux=True, jit=False))
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    run = lm.make_stream_trainer(cfg, opt)
     k_init, key = jax.random.split(key)
     p = lm.init(k_init, cfg)
     s = opt.init(p)
-    t0, curve = time.perf_counter(), []
-    for epoch in range(int(t["max_epochs"])):
-        st = lm.initial_state(cfg, t["batch_size"])
-        for i in tqdm(range(len(xs)), desc=f"lstm epoch {epoch + 1}", unit="chunk",
-                      mininterval=2.0):
-            key, k = jax.random.split(key)
-            p, s, _, st = step(p, s, (jnp.asarray(xs[i]), jnp.asarray(ys[i]), st), k)
-        curve.append({"tokens": (epoch + 1) * xs.size,
-                      "valid_perplexity": perplexity(_lstm_eval(p, cfg, d, "valid", lm))})
-        if time.perf_counter() - t0 > t["time_budget_s"]:
+    score = lambda p, split: lm.logprob(p, d["stream"], max(d[split].start, 1),  # noqa: E731
+                                        d[split].stop, config=cfg, rows=t.get("rows", 8),
+                                        context=t.get("context", 200))
+    best, best_p, bad, train_s, curve = float("inf"), p, 0, 0.0, []
+    bar = tqdm(range(int(t["max_epochs"])), desc=f"lstm |V|={d['V']}", unit="epoch")
+    for epoch in bar:
+        t0 = time.perf_counter()
+        p, s, _, losses = run(p, s, lm.initial_state(cfg, t["batch_size"]), xs, ys,
+                              jax.random.fold_in(key, epoch))
+        jax.block_until_ready(losses)
+        train_s += time.perf_counter() - t0
+        vppl = perplexity(score(p, "valid"))
+        curve.append({"tokens": (epoch + 1) * int(xs.size), "valid_perplexity": vppl,
+                      "train_perplexity": float(np.exp(np.mean(np.asarray(losses)))),
+                      "train_s": train_s})
+        best, best_p, bad = (vppl, p, 0) if vppl < best else (best, best_p, bad + 1)
+        bar.set_postfix(valid_ppl=f"{vppl:.1f}", tok_per_s=f"{curve[-1]['tokens'] / train_s:.0f}")
+        if bad >= t.get("patience", 2) or train_s > t["time_budget_s"]:
             break
-    return {"test": _lstm_eval(p, cfg, d, "test", lm), "curve": curve,
-            "train_s": time.perf_counter() - t0}
-
-
-def _lstm_eval(p, cfg, d, split, lm, chunk: int = 256) -> np.ndarray:
-    """ln p of every token of ``split``, the state warmed up on the 256 tokens before it."""
-    s = d[split]
-    lo = max(s.start - chunk, 0)
-    ids = d["stream"][lo:s.stop]
-    fn = jax.jit(lambda p, x, st: lm.apply(p, x, config=cfg, state=st))
-    st, out = lm.initial_state(cfg, 1), []
-    for i in range(0, ids.size - 1, chunk):
-        x = ids[None, i:min(i + chunk, ids.size - 1)]
-        y = ids[i + 1:i + 1 + x.shape[1]]
-        logits, st = fn(p, jnp.asarray(x), st)
-        lp = jax.nn.log_softmax(logits[0], axis=-1)
-        out.append(np.asarray(jnp.take_along_axis(lp, jnp.asarray(y)[:, None], axis=1)[:, 0]))
-    lp = np.concatenate(out).astype(np.float64)  # targets lo+1 … stop−1
-    return lp[s.start - lo - 1:] if s.start > lo else np.concatenate([[np.log(1 / d["V"])], lp])
+    test = score(best_p, "test")
+    if d["test"].start == 0:  # position 0 has no history: score it uniformly
+        test = np.concatenate([[-np.log(d["V"])], test])
+    return {"test": test, "curve": curve, "train_s": train_s,
+            "tokens_per_s": curve[-1]["tokens"] / max(train_s, 1e-9)}
 
 
 # --------------------------------------------------------------------------- word vectors
@@ -392,6 +383,8 @@ def run(config: dict, out: Path, seed: int) -> Result:
                     continue
                 res = lstm_logprobs(d, config["lstm"], k)
                 lp["lstm"], curves["lstm"] = res["test"], res["curve"]
+                extra[f"lstm_{rule}_training"] = {"train_s": res["train_s"],
+                                                  "tokens_per_s": res["tokens_per_s"]}
             extra[f"{name}_{rule}_seconds"] = round(time.perf_counter() - t0, 1)
         for name, v in lp.items():
             if name in models or name == "mlp9_trigram_fitted":
