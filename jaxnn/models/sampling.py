@@ -30,7 +30,8 @@ def _check_n(n: Any) -> int:
     return int(n)
 
 
-def _run(step_fn: StepFn, state: Any, first_token: Any, n: int, choose) -> Array:
+def _scan_body(step_fn: StepFn, state: Any, first_token: Any, choose) -> tuple:
+    """The scan body (feed the token, choose the next) and its initial carry."""
     def body(carry, k):
         st, tok = carry
         logits, st = step_fn(st, tok)
@@ -69,7 +70,7 @@ def sample(key: Array, step_fn: StepFn, state: Any, first_token: Any, n: int, *,
     def choose(logits, k):
         return jax.random.categorical(k, logits * jnp.asarray(inv, logits.dtype))
 
-    body, carry = _run(step_fn, state, first_token, n, choose)
+    body, carry = _scan_body(step_fn, state, first_token, choose)
     _, ids = lax.scan(body, carry, jax.random.split(key, n))
     return ids
 
@@ -84,7 +85,7 @@ def greedy(step_fn: StepFn, state: Any, first_token: Any, n: int) -> Array:
         (n,) int32 ids (ties go to the smallest id, as ``argmax``).
     """
     n = _check_n(n)
-    body, carry = _run(step_fn, state, first_token, n, lambda logits, k: jnp.argmax(logits))
+    body, carry = _scan_body(step_fn, state, first_token, lambda logits, k: jnp.argmax(logits))
     _, ids = lax.scan(body, carry, jnp.zeros((n,), jnp.int32))
     return ids
 
