@@ -25,6 +25,7 @@ def _random_corpus(seed, V=30, T=3000, unseen=(27, 28, 29)):
 
 def _models(train, valid, V):
     return {"trigram": interpolated_trigram(train, valid, V),
+            "kn1": kneser_ney(train, V, 1), "kn2": kneser_ney(train, V, 2),
             "kn3": kneser_ney(train, V, 3), "kn5": kneser_ney(train, V, 5)}
 
 
@@ -44,7 +45,8 @@ def test_distributions_sum_to_one_and_match_logprob():
             assert abs(m.distribution(ctx).sum() - 1.0) < 1e-9
         # logprob reads the history from the stream, across the train/valid boundary; the first
         # positions (t < order − 1) use the shorter history they have
-        order = 3 if name == "trigram" else int(name[2:])
+        order = m.order
+        assert order == (3 if name == "trigram" else int(name[2:]))
         for start, stop in [(0, 6), (2495, 2510)]:
             lp = m.logprob(s, start, stop)
             assert lp.shape == (stop - start,) and lp.dtype == np.float64
