@@ -211,8 +211,9 @@ def run(config: dict, out: Path, seed: int) -> Result:
     return Result(metrics=metrics, reference=reference,
                   reference_source=("entropy rate of the generating Markov source (exact)"
                                     if floor is not None else
-                                    "references are computed in this run: character "
-                                    f"{order}-gram Kneser–Ney and the unigram entropy"),
+                                    "references computed in this run on the same split: "
+                                    + (f"character {order}-gram Kneser–Ney, " if order else "")
+                                    + "the unigram entropy of the training characters"),
                   plots=[plot], notes=notes,
                   extra={"curves": curves, "samples": texts_out, "data": info})
 
