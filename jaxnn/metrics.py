@@ -145,3 +145,44 @@ def perplexity(logp) -> float:
         raise JaxnnError(f"logp must be log-probabilities ≤ 0; got max {np.nanmax(a)!r}"
                          f" ({int(np.isnan(a).sum())} NaN)")
     return float(np.exp(-np.mean(a)))
+
+
+def nearest_neighbours(C, ids, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest rows of a word-vector matrix by cosine similarity, the word excluded.
+
+    cos(u, v) = u·v / (‖u‖ ‖v‖); a zero row has similarity 0 with everything.
+
+    Args:
+        C: (V, m) word vectors (row i is word i), numpy or JAX.
+        ids: (Q,) integer ids in [0, V) of the query words (a scalar is taken as one query).
+        k: neighbours per query, 1 ≤ k ≤ V − 1.
+
+    Returns:
+        ``(neighbours (Q, k) int64, similarities (Q, k) float64)``, most similar first (ties to
+        the smaller id); the query word itself is never among its neighbours.
+
+    Raises:
+        ShapeError: C not 2-D.
+        JaxnnError: ids outside [0, V) (naming the id) or k outside [1, V − 1].
+    """
+    from jaxnn.errors import JaxnnError  # local: keeps this appended block self-contained
+
+    E = np.asarray(C, dtype=np.float64)
+    if E.ndim != 2:
+        raise ShapeError(f"C must be a (V, m) matrix; got shape {E.shape}")
+    V = E.shape[0]
+    q = np.asarray(ids).reshape(-1)
+    if q.size and not np.issubdtype(q.dtype, np.integer):
+        raise JaxnnError(f"ids must be integers; got dtype {q.dtype}")
+    q = q.astype(np.int64)
+    bad = q[(q < 0) | (q >= V)]
+    if bad.size:
+        raise JaxnnError(f"ids must lie in [0, {V}); got id {int(bad[0])}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= V - 1:
+        raise JaxnnError(f"k must be an integer in [1, {V - 1}]; got {k!r}")
+    norms = np.linalg.norm(E, axis=1)
+    unit = E / np.where(norms > 0, norms, 1.0)[:, None]
+    sims = unit[q] @ unit.T  # (Q, V)
+    sims[np.arange(q.size), q] = -np.inf
+    order = np.lexsort((np.broadcast_to(np.arange(V), sims.shape), -sims), axis=1)[:, :k]
+    return order, np.take_along_axis(sims, order, axis=1)

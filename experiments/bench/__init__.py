@@ -33,7 +33,7 @@ from pathlib import Path
 from ._timing import matmul_gflops
 
 # Run order; modules that are not there yet are skipped.
-ORDER = ("mlp", "lenet", "rnn", "scaling")
+ORDER = ("mlp", "lenet", "rnn", "language", "scaling")
 COLUMNS = ("model", "config", "impl", "median ms", "jaxnn speed-up vs impl", "GFLOP/s",
            "% of matmul", "compile s", "peak MB", "note")
 

@@ -1,0 +1,192 @@
+"""Language-model benchmark: NPLM and LSTM LM training steps, jaxnn vs PyTorch, tokens/s.
+
+Two models at the sizes of the Brown runs (|V| = 17,905, the paper's vocabulary rule):
+
+- the NPLM of Bengio et al. 2003 at the MLP1 shape (n = 5, m = 60, h = 50, direct
+  connections; :mod:`jaxnn.models.nplm`), a mini-batch of B windows per step;
+- the LSTM LM of :mod:`jaxnn.models.language` (Zaremba et al. 2014's small shape: m = h = 200,
+  one layer, T = 35, batch 20), truncated BPTT over one chunk per step.
+
+A training step is the loss (mean NLL), its gradient and a plain SGD update, the same model
+written in PyTorch beside it (``torch.set_num_threads`` as the other benches, through
+:func:`_timing.torch_or_none`), in one process, in interleaved rounds: each round times every
+implementation (median of ``repeat`` calls); a row reports the best round and the note lists
+every round, and the torch row's ratio comes with its spread over the rounds. GFLOP/s counts
+the multiply-adds of the forward pass ×3 (forward + two backward products); the table puts it
+beside the large-matmul ceiling measured in the same run.
+"""
+
+from __future__ import annotations
+
+from ._timing import block, compile_stats, median_ms, missing_row, torch_or_none
+
+LR = 0.1
+BROWN_V = 17_905
+
+
+def nplm_flops(V: int, n: int, m: int, h: int, direct: bool) -> float:
+    """Training FLOPs per window: 3 × 2 × (H: h·(n−1)m, U: V·h, W: V·(n−1)m)."""
+    x = (n - 1) * m
+    return 3 * 2 * (h * x + V * h + (V * x if direct else 0))
+
+
+def _jax_sgd(loss):
+    import jax
+
+    def step(p, batch):
+        J, g = jax.value_and_grad(loss)(p, batch)
+        return jax.tree.map(lambda a, b: a - LR * b, p, g), J
+    return jax.jit(step)
+
+
+def _nplm_jax(V, n, m, h, B):
+    import jax
+    import numpy as np
+
+    from jaxnn.models import nplm
+
+    cfg = nplm.NPLMConfig(V, n=n, m=m, h=h, direct=True)
+    p = nplm.init(jax.random.key(0), cfg)
+    rng = np.random.default_rng(0)
+    batch = (rng.integers(0, V, (B, n - 1)).astype(np.int32),
+             rng.integers(0, V, (B,)).astype(np.int32))
+    step = _jax_sgd(lambda q, b: nplm.loss(q, b, config=cfg))
+    return step, p, tuple(map(jax.numpy.asarray, batch))
+
+
+def _nplm_torch(torch, V, n, m, h, B):
+    torch.manual_seed(0)
+    nn = torch.nn
+
+    class NPLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.C = nn.Embedding(V, m)
+            self.H = nn.Linear((n - 1) * m, h)
+            self.U = nn.Linear(h, V)
+            self.W = nn.Linear((n - 1) * m, V, bias=False)
+
+        def forward(self, ctx):
+            x = self.C(ctx).reshape(ctx.shape[0], -1)
+            return self.U(torch.tanh(self.H(x))) + self.W(x)
+
+    net = NPLM()
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    ctx = torch.randint(0, V, (B, n - 1))
+    y = torch.randint(0, V, (B,))
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(ctx), y)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def _lstm_jax(V, m, h, T, B):
+    import jax
+    import numpy as np
+
+    from jaxnn.models import language as lm
+
+    cfg = lm.LMConfig(V, m, h, cell="lstm")
+    p = lm.init(jax.random.key(0), cfg)
+    rng = np.random.default_rng(0)
+    batch = tuple(jax.numpy.asarray(rng.integers(0, V, (B, T)).astype(np.int32))
+                  for _ in range(2))
+    step = _jax_sgd(lambda q, b: lm.loss(q, b, config=cfg)[0])
+    return step, p, batch, lm.flops_per_token(cfg)
+
+
+def _lstm_torch(torch, V, m, h, T, B):
+    torch.manual_seed(0)
+    nn = torch.nn
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.C = nn.Embedding(V, m)
+            self.rnn = nn.LSTM(m, h, batch_first=True)
+            self.out = nn.Linear(h, V)
+
+        def forward(self, ids):
+            return self.out(self.rnn(self.C(ids))[0])
+
+    net = LM()
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    x, y = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))
+
+    def step():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x).reshape(B * T, V), y.reshape(-1))
+        loss.backward()
+        opt.step()
+    return step
+
+
+def _rows(model, config, tokens, flops, jax_step, args, torch_step, rounds, repeat,
+          torch_peer):
+    """Interleaved rounds of jaxnn (and torch); rows with tokens/s, GFLOP/s, the ratio."""
+    compile_s, peak = compile_stats(jax_step, *args)
+    block(jax_step(*args))
+    fns = {"jaxnn": lambda: block(jax_step(*args))}
+    if torch_step is not None:
+        fns["torch"] = torch_step
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            times[k].append(median_ms(fn, warmup=1, repeat=repeat))
+    rows = []
+    for k, ts in times.items():
+        best = min(ts)
+        row = {"model": model, "config": config, "impl": k, "median_ms": best,
+               "tokens_per_s": tokens / (best * 1e-3), "gflops": flops / (best * 1e-3) / 1e9,
+               "rounds_ms": ts}
+        note = f"{tokens / (best * 1e-3):,.0f} tokens/s; rounds " + \
+               ", ".join(f"{t:.1f}" for t in ts) + " ms"
+        if k == "jaxnn":
+            row.update(compile_s=compile_s, peak_mb=peak)
+        else:
+            ratios = sorted(t / j for t, j in zip(ts, times["jaxnn"]))
+            row["ratio_spread"] = (ratios[0], ratios[-1])
+            note += f"; per-round torch/jaxnn {ratios[0]:.2f}–{ratios[-1]:.2f}×"
+        row["note"] = note
+        rows.append(row)
+    if torch_step is None and torch_peer:
+        rows.append(missing_row(model, config, "torch", "torch not installed"))
+    return rows
+
+
+def bench_nplm(V=BROWN_V, n=5, m=60, h=50, B=256, *, rounds=3, repeat=10,
+               torch_peer=True) -> list[dict]:
+    """Rows for the NPLM (MLP1 shape by default) training step, B windows per step."""
+    step, p, batch = _nplm_jax(V, n, m, h, B)
+    torch = torch_or_none() if torch_peer else None
+    t_step = _nplm_torch(torch, V, n, m, h, B) if torch is not None else None
+    return _rows("nplm", f"V={V} n={n} m={m} h={h} B={B}", B, B * nplm_flops(V, n, m, h, True),
+                 step, (p, batch), t_step, rounds, repeat, torch_peer)
+
+
+def bench_lstm_lm(V=BROWN_V, m=200, h=200, T=35, B=20, *, rounds=3, repeat=10,
+                  torch_peer=True) -> list[dict]:
+    """Rows for the one-layer LSTM LM training step over a (B, T) chunk."""
+    step, p, batch, fpt = _lstm_jax(V, m, h, T, B)
+    torch = torch_or_none() if torch_peer else None
+    t_step = _lstm_torch(torch, V, m, h, T, B) if torch is not None else None
+    return _rows("lstm-lm", f"V={V} m={m} h={h} T={T} B={B}", B * T, 3 * B * T * fpt,
+                 step, (p, batch), t_step, rounds, repeat, torch_peer)
+
+
+def run(quick: bool) -> list[dict]:
+    """Benchmark rows (see :mod:`experiments.bench._timing`); quick: fewer rounds."""
+    r, k = (2, 5) if quick else (5, 10)
+    return bench_nplm(rounds=r, repeat=k) + bench_lstm_lm(rounds=r, repeat=k)
+
+
+if __name__ == "__main__":  # python -m jaxnn_experiments.bench.language [--full]
+    import sys
+
+    from . import table_markdown
+    from ._timing import matmul_gflops
+
+    print(table_markdown(run("--full" not in sys.argv), matmul_gflops()))

@@ -1,0 +1,93 @@
+"""Smoke runs of nplm-brown with tiny configs: the synthetic quick path with every model, the
+Brown path (both vocabulary rules) on a tiny corpus standing in for Brown, and a resumed run."""
+
+import copy
+
+import jax
+import numpy as np
+import pytest
+
+from jaxnn_experiments import nplm_brown as exp
+from jaxnn.errors import JaxnnError
+
+TINY_TRAIN = {**exp.QUICK["nplm"], "batch_size": 32, "eval_every": 20, "eval_tokens": 500,
+              "patience": 2, "max_epochs": 1, "time_budget_s": 20.0}
+TINY = {**copy.deepcopy(exp.QUICK), "nplm": TINY_TRAIN,
+        "source": {"vocab_size": 20, "order": 1, "concentration": 0.3, "seed": 0,
+                   "train": 3000, "valid": 600, "test": 600},
+        "lstm": {**exp.QUICK["lstm"], "m": 8, "h": 8, "batch_size": 4, "steps": 10,
+                 "max_epochs": 1},
+        "samples": 2, "sample_length": 5, "temperatures": [1.0], "neighbour_words": 3,
+        "neighbours": 2, "projection_words": 15}
+
+
+def test_quick_path_every_model(run_experiment):
+    rec = run_experiment("nplm-brown", TINY)
+    m = rec["metrics"]
+    floor = m["true_perplexity"]
+    for name in ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "mlp9_trigram_fitted"):
+        v = m[f"test_perplexity_{name}"]
+        assert floor * 0.95 < v < 20 * 1.5, (name, v)  # above the floor (up to sampling noise)
+    # the fitted mixture is at least as good on test as the worse of its two parts
+    assert m["test_perplexity_mlp9_trigram_fitted"] <= max(m["test_perplexity_mlp9"],
+                                                          m["test_perplexity_trigram"]) + 1e-6
+    ex = rec["extra"]
+    assert 0 < ex["mixture_weight_paper"] < 1
+    words = ex["mlp1_paper_words"]
+    assert len(words["samples"]["1.0"]) == 2 and len(words["samples"]["1.0"][0].split()) == 5
+    assert all(len(v) == 2 for v in words["neighbours"].values())
+    assert ex["mlp1_paper_training"]["tokens_per_s"] > 0
+    curve = ex["mlp1_paper_curve"]
+    assert curve[-1]["valid_perplexity"] < curve[0]["valid_perplexity"] * 1.2
+    assert "learning_curves_paper.png" in rec["plots"]
+    if "test_perplexity_lstm" in m:
+        assert floor * 0.95 < m["test_perplexity_lstm"] < 30
+    else:
+        assert "skipped" in rec["notes"]
+
+
+def test_brown_path_both_rules(tmp_path, monkeypatch):
+    """``data="brown"`` on a stand-in corpus: both rules, the _trainvocab suffix, the paper's
+    reference numbers beside ours."""
+    from jaxnn.data import corpora, synthetic_text
+
+    src = synthetic_text.markov_source(1, 40, 1, 0.3)
+    tokens = [src.words[i] for i in src.sample(5000, 2)]
+    monkeypatch.setattr(corpora, "brown_lm", lambda directory=None, rule="paper", markers=False:
+                        corpora.lm_split(tokens, rule=rule, sizes=(3500, 700), max_rare=3))
+    cfg = {**TINY, "data": "brown", "rules": ["paper", "train"],
+           "models": ["trigram", "kn5", "mlp9"]}
+    res = exp.run(cfg, tmp_path, 0)
+    for key in ("test_perplexity_trigram", "test_perplexity_kn5", "test_perplexity_mlp9",
+                "test_perplexity_trigram_trainvocab", "test_perplexity_mlp9_trainvocab"):
+        assert np.isfinite(res.metrics[key]) and res.metrics[key] > 1
+    assert res.reference["test_perplexity_mlp1"] == 268.0
+    info = res.extra["data_train"]
+    assert info["rule"] == "train" and info["histories_cross_split_boundaries"] is True
+    assert "mlp1" not in " ".join(res.metrics)
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path):
+    cfg = copy.deepcopy(TINY)
+    d = exp.load_data(cfg, "paper")
+    t = {**TINY_TRAIN, "checkpoint": True, "max_epochs": 1, "eval_every": 30}
+    ck = tmp_path / "ck" / "mlp9"
+    first = exp.train_nplm("mlp9", d, {**t, "patience": 100}, jax.random.key(0), ck)
+    n1 = len(first["curve"])
+    assert n1 == 3000 // 32 // 30
+    again = exp.train_nplm("mlp9", d, {**t, "patience": 100, "max_epochs": 2},
+                           jax.random.key(0), ck)
+    assert len(again["curve"]) == 2 * 3000 // 32 // 30 > n1
+    assert again["curve"][:n1] == first["curve"]
+    assert (tmp_path / "ck" / "mlp9.jsonl").exists()
+
+
+def test_unknown_model_and_optimizer():
+    with pytest.raises(JaxnnError, match="unknown models"):
+        exp.run({**TINY, "models": ["mlp2"]}, "/nonexistent", 0)
+    from jaxnn.models import nplm
+
+    with pytest.raises(JaxnnError, match="optimizer"):
+        exp.make_optimizer(nplm.mlp9(10), {**TINY_TRAIN, "optimizer": "rmsprop"})
+    opt = exp.make_optimizer(nplm.mlp9(10), {**TINY_TRAIN, "optimizer": "sgd"})
+    assert opt.init(nplm.init(jax.random.key(0), nplm.mlp9(10))) is not None
