@@ -19,9 +19,12 @@ neither JAX nor an experiment.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import signal
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,44 @@ def _is_jaxnn_error(exc: BaseException) -> bool:
 
 # ------------------------------------------------------------------------------- commands
 
+class _Interrupts:
+    """The SIGINT handler of ``jaxnn run``: Ctrl-C always ends the run as ``interrupted``.
+
+    Installed explicitly (SIGINT is ignored in a process started in the background, and a
+    library may have replaced the handler), it raises ``KeyboardInterrupt`` in Python. A
+    ``KeyboardInterrupt`` can still be lost: raised while a C extension initialises (JAX's
+    backend during compilation or import) it turns into an ``ImportError`` that an optional
+    import swallows. So each Ctrl-C is delivered again every 0.5 s (``_thread.interrupt_main``)
+    until :func:`main` has handled it.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.handled = False
+
+    def install(self) -> None:
+        self.received, self.handled = 0, False
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._handler)
+
+    def _handler(self, signum, frame):
+        self.received += 1
+        if not self.handled:
+            timer = threading.Timer(0.5, self._again)
+            timer.daemon = True
+            timer.start()
+        raise KeyboardInterrupt
+
+    def _again(self) -> None:
+        if not self.handled:
+            import _thread
+
+            _thread.interrupt_main(signal.SIGINT)
+
+
+_INTERRUPTS = _Interrupts()
+
+
 def _default_out() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
@@ -53,6 +94,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import jaxnn_experiments as lab
 
+    _INTERRUPTS.install()
     sets = parse_sets(args.set or [])
     if sets and args.name == "all":
         raise _error("--set overrides one experiment's config; it cannot go with 'all'")
@@ -108,12 +150,18 @@ def _run_all(names: list[str], args: argparse.Namespace, out: Path,
     from jaxnn_experiments import report
     from jaxnn_experiments._base import execute
 
+    from jaxnn_experiments._base import check_free
+
+    def target(name: str) -> Path:
+        return out / name if (args.name == "all" or args.out is None) else out
+
+    for name in names:  # refuse before running anything, not after the first experiments
+        check_free(target(name))
     failures = []
     for name in names:
-        target = out / name if (args.name == "all" or args.out is None) else out
         try:
-            execute(name, quick=args.quick, out=target, seed=args.seed, config=configs.get(name),
-                    command=args.command_line)
+            execute(name, quick=args.quick, out=target(name), seed=args.seed,
+                    config=configs.get(name), command=args.command_line)
         except Exception as exc:  # keep going in `run all`, report at the end
             if args.name != "all":
                 raise
@@ -199,6 +247,17 @@ def _run_epilog() -> str:
             "  jaxnn run adding-problem --set 'lengths=[200]' steps=3000 lr=0.005")
 
 
+def _seed(text: str) -> int:
+    """``--seed``: an integer in [0, 2**32) (what ``jax.random.key`` takes in both precisions)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 2**32); got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``jaxnn`` argument parser (every option documented in ``--help``)."""
     raw = argparse.RawDescriptionHelpFormatter
@@ -219,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quick mode: small configs on embedded data (default: full mode)")
     r.add_argument("--out", help="output folder (default runs/<timestamp>; with 'all', one "
                                  "subfolder per experiment and report.md)")
-    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, an integer in [0, 2**32) (default 0)")
     r.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
                    help="override a field of the experiment's config (QUICK or FULL, whichever "
                         "mode runs); VALUE is parsed as JSON if it can be, else taken as a "
@@ -253,13 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    A :class:`jaxnn.errors.JaxnnError` is printed as ``jaxnn: error: ...`` with status 2.
+    A :class:`jaxnn.errors.JaxnnError` is printed as ``jaxnn: error: ...`` with status 2; a
+    Ctrl-C (``KeyboardInterrupt``) as ``jaxnn: interrupted`` with status 130, no traceback
+    (the run folder's ``results.json`` says ``interrupted``). Called as the program
+    (``argv=None``), an interrupted process ends with ``os._exit(130)`` once its output is
+    flushed: an interrupt during XLA compilation otherwise can crash the interpreter's
+    shutdown (segfault) while compiler threads are still running.
     """
+    program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["jaxnn", *argv])
     try:
-        return args.fn(args)
+        try:
+            return args.fn(args)
+        except BaseException as exc:  # an interrupt may surface as another exception
+            if _INTERRUPTS.received and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise KeyboardInterrupt from exc
+            raise
     except ValueError as exc:
         if not _is_jaxnn_error(exc):
             raise
@@ -268,6 +339,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `jaxnn list | head`: the reader left, nothing to report
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        _INTERRUPTS.handled = True
+        print("\njaxnn: interrupted", file=sys.stderr)
+        if program:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(130)
+        return 130
 
 
 if __name__ == "__main__":
