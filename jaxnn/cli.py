@@ -19,6 +19,7 @@ neither JAX nor an experiment.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -57,12 +58,26 @@ class _Interrupts:
         self.handled = False
 
     def install(self) -> None:
-        self.received, self.handled = 0, False
+        self.received, self.handled, self.defer = 0, False, False
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._handler)
 
+    @contextlib.contextmanager
+    def deferred(self):
+        """A Ctrl-C inside the block is raised when it ends (imports of C extensions: one
+        interrupted while it initialises can leave the process to segfault later)."""
+        self.defer = True
+        try:
+            yield
+        finally:
+            self.defer = False
+        if self.received:
+            raise KeyboardInterrupt
+
     def _handler(self, signum, frame):
         self.received += 1
+        if self.defer:
+            return
         if not self.handled:
             timer = threading.Timer(0.5, self._again)
             timer.daemon = True
@@ -98,15 +113,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set or [])
     if sets and args.name == "all":
         raise _error("--set overrides one experiment's config; it cannot go with 'all'")
+    with _INTERRUPTS.deferred():  # a C extension interrupted half-loaded can crash later
+        import jax  # noqa: F401 - loaded here, under the deferral
+
+        import jaxnn_experiments._base  # noqa: F401
     if args.distributed:
         _initialize_distributed(args)
+    with _INTERRUPTS.deferred():
+        names = list(lab.discover()) if args.name == "all" else [lab.canonical(args.name)]
+        modules = {name: lab.load(name) for name in names}
     out = Path(args.out) if args.out else _default_out()
     configs = {}
-    if args.name == "all":
-        names = list(lab.discover())
-    else:
-        module, name = lab.load(args.name), lab.canonical(args.name)
-        names = [name]
+    if args.name != "all":
+        name = names[0]
+        module = modules[name]
         if sets:
             configs[name] = override(module.QUICK if args.quick else module.FULL, sets,
                                      optional=getattr(module, "OPTIONAL", None), experiment=name)
