@@ -181,9 +181,11 @@ class Checkpointer:
         except Exception as exc:  # noqa: BLE001 - any orbax/OS/JSON failure means damage
             raise _Damaged(f"its metadata cannot be read ({type(exc).__name__}: "
                            f"{_short(exc)})") from None
-        if not isinstance(meta, dict) or not isinstance(meta.get("checksums"), dict) \
-                or not isinstance(meta.get("signature"), dict):
-            raise _Damaged("its metadata lacks the signature or the checksums")
+        if not isinstance(meta, dict) or not isinstance(meta.get("signature"), dict):
+            raise _Damaged("its metadata lacks the parameter signature")
+        if not isinstance(meta.get("checksums"), dict):
+            raise _Damaged("its metadata holds no checksums (altered, or written by a jaxnn "
+                           "before checksums): its arrays cannot be verified")
         return meta
 
     def _check_signatures(self, step: int, meta: dict, template: dict) -> None:
