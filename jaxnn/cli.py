@@ -297,7 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true",
                    help="quick mode: small configs on embedded data (default: full mode)")
     r.add_argument("--out", help="output folder (default runs/<timestamp>; with 'all', one "
-                                 "subfolder per experiment and report.md)")
+                                 "subfolder per experiment and report.md); a folder in use "
+                                 "by another run, or holding a run's results.json, is "
+                                 "refused")
     r.add_argument("--seed", type=_seed, default=0,
                    help="random seed, an integer in [0, 2**32) (default 0)")
     r.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
