@@ -211,8 +211,9 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             run finishes with the parameters an uninterrupted run would have had. A damaged
             newest checkpoint is reported (``CheckpointWarning``) and the previous one used;
             a checkpoint of another run (other parameter shapes, optimizer or its
-            hyperparameters, ``batch_size``, N or ``key``: :func:`~jaxnn.train.checkpoint.
-            run_signature`) is refused, naming the difference; ``epochs`` may grow.
+            hyperparameters, ``batch_size``, N or ``key``; see
+            :func:`~jaxnn.train.signature.run_signature`) is refused, naming the
+            difference; ``epochs`` may grow.
         log_path: append one JSON line per epoch (rewritten from the history on resume).
         progress: show a tqdm bar with the losses and first metric; a string shows it under
             that label.
