@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
 import math
 import os
 import platform
+import signal
+import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: experiments only ever write PNG files
 import matplotlib.pyplot as plt  # noqa: E402
+
+from jaxnn import _atomic as atomic  # noqa: E402
 
 from . import canonical, load  # noqa: E402
 
@@ -71,6 +77,48 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+#: the states a run folder's ``results.json`` can be in (its ``status``)
+STATUSES = ("running", "done", "interrupted", "failed")
+#: files written by :func:`savefig` during the current :func:`execute` (the partial results
+#: an interrupted or failed run records)
+_written: list[str] | None = None
+
+
+def _environment() -> dict[str, Any]:
+    import jax
+
+    return {"jax": jax.__version__, "backend": jax.default_backend(),
+            "devices": [str(d) for d in jax.devices()],
+            "python": platform.python_version()}
+
+
+def write_results(out: Path, record: dict[str, Any]) -> None:
+    """Write ``out/results.json`` atomically (a reader never sees a partial file)."""
+    atomic.write_text(Path(out) / "results.json", json.dumps(_clean(record), indent=2))
+
+
+def check_free(out: Path) -> None:
+    """Raise :class:`~jaxnn.errors.JaxnnError` if ``out`` holds another run's results.
+
+    A run folder holds one run: ``results.json`` there means a finished (or killed) run's
+    record, and writing beside it would mix the two runs' files. The caller picks another
+    folder (``jaxnn run`` defaults to a fresh ``runs/<timestamp>``) or deletes this one.
+    """
+    from jaxnn.errors import JaxnnError
+
+    path = Path(out) / "results.json"
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())
+        what = (f"{old.get('experiment')!r}, status {old.get('status', 'done')!r}"
+                f"{', started ' + old['started'] if old.get('started') else ''}")
+    except (OSError, ValueError):
+        what = "unreadable"
+    raise JaxnnError(f"{out} already holds the results of a run ({what}); a run folder holds "
+                     "one run: pass another --out (or out=), or delete the folder")
+
+
 def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | None = None,
             command: str | None = None) -> dict[str, Any]:
     """Run one experiment into ``out`` and write ``results.json``; return its contents.
@@ -78,7 +126,9 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
     Args:
         name: the experiment's registered name (hyphens or underscores).
         quick: quick mode (its QUICK config) instead of full mode (FULL).
-        out: output folder (created).
+        out: output folder (created). It must not be in use by another run (a lock file
+            ``.jaxnn.lock`` with the pid; a stale one, whose process is gone, is taken over)
+            nor hold another run's ``results.json``: both refuse (:func:`check_free`).
         seed: the experiment's seed.
         config: the effective config (default: a copy of QUICK or FULL, by ``quick``);
             ``jaxnn run --set`` passes the overridden one (:func:`jaxnn.cli.override`).
@@ -87,9 +137,18 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
 
     Returns:
         the record written to ``out/results.json`` (experiment, title, mode, seed, status,
-        metrics, reference, config, command, ...). It is written atomically (a temporary file
-        renamed), so a ``results.json`` is always complete.
+        metrics, reference, config, command, ...). ``results.json`` is written at the start
+        with ``status: running``, and at the end with ``done``; on ``KeyboardInterrupt`` with
+        ``interrupted`` and on an exception with ``failed`` and the ``error`` (then the
+        exception propagates), listing the plots finished so far. Every write is atomic
+        (temporary file + rename in the folder), so a reader never sees a partial file.
+
+    Raises:
+        JaxnnError: ``out`` is in use or holds another run's results.
     """
+    global _written
+    from jaxnn.errors import JaxnnError
+
     module = load(name)
     name = canonical(name)
     mode = "quick" if quick else "full"
@@ -97,37 +156,53 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
         config = copy.deepcopy(module.QUICK if quick else module.FULL)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    print(f"\n=== {name} ({mode}, seed {seed}): {module.TITLE}", flush=True)
-    t0 = time.perf_counter()
-    result: Result = module.run(config, out, seed)
-    elapsed = time.perf_counter() - t0
-    import jax
-
-    record = {
-        "experiment": name,
-        "title": module.TITLE,
-        "mode": mode,
-        "seed": seed,
-        "status": "done",
-        "metrics": {k: float(v) for k, v in result.metrics.items()},
-        "reference": result.reference,
-        "reference_source": result.reference_source,
-        "plots": result.plots,
-        "notes": result.notes,
-        "config": config,
-        "command": command,
-        "extra": result.extra,
-        "seconds": round(elapsed, 2),
-        "environment": {
-            "jax": jax.__version__,
-            "backend": jax.default_backend(),
-            "devices": [str(d) for d in jax.devices()],
-            "python": platform.python_version(),
-        },
-    }
-    tmp = out / ".results.json.tmp"
-    tmp.write_text(json.dumps(_clean(record), indent=2))
-    os.replace(tmp, out / "results.json")
+    lock = atomic.FolderLock(out)
+    try:
+        lock.acquire()
+    except atomic.FolderInUse as exc:
+        raise JaxnnError(str(exc)) from None
+    try:
+        check_free(out)
+        record: dict[str, Any] = {
+            "experiment": name, "title": module.TITLE, "mode": mode, "seed": seed,
+            "status": "running", "pid": os.getpid(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "metrics": {}, "reference": {}, "reference_source": "", "plots": [], "notes": "",
+            "config": config, "command": command, "extra": {}, "seconds": 0.0,
+            "environment": _environment()}
+        write_results(out, record)
+        print(f"\n=== {name} ({mode}, seed {seed}): {module.TITLE}", flush=True)
+        t0 = time.perf_counter()
+        _written = []
+        try:
+            result: Result = module.run(config, out, seed)
+        except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            record.update(status="interrupted" if interrupted else "failed",
+                          plots=list(_written), seconds=round(time.perf_counter() - t0, 2),
+                          error=("KeyboardInterrupt" if interrupted else
+                                 f"{type(exc).__name__}: {exc}"))
+            if not interrupted:
+                record["traceback"] = traceback.format_exc(limit=-8)
+            with _no_interrupt(redeliver=not interrupted):
+                write_results(out, record)
+            raise
+        finally:
+            _written = None
+        elapsed = time.perf_counter() - t0
+        record.update({
+            "status": "done",
+            "metrics": {k: float(v) for k, v in result.metrics.items()},
+            "reference": result.reference,
+            "reference_source": result.reference_source,
+            "plots": result.plots,
+            "notes": result.notes,
+            "extra": result.extra,
+            "seconds": round(elapsed, 2),
+        })
+        write_results(out, record)
+    finally:
+        lock.release()
     print(comparison_table(record["metrics"], result.reference))
     if result.reference_source:
         print(f"reference: {result.reference_source}")
@@ -135,9 +210,35 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
     return record
 
 
+@contextlib.contextmanager
+def _no_interrupt(redeliver: bool):
+    """Hold off SIGINT while the final status is written (a Ctrl-C meanwhile waits for it,
+    and is delivered afterwards if ``redeliver``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = signal.signal(signal.SIGINT, lambda *a: pending.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending and redeliver and callable(previous):
+        previous(*pending[0])
+
+
 def savefig(fig: plt.Figure, out: Path, filename: str) -> str:
-    """Save ``fig`` as PNG into ``out`` and close it; return the file name for ``Result.plots``."""
-    fig.tight_layout()
-    fig.savefig(Path(out) / filename, dpi=110)
-    plt.close(fig)
+    """Save ``fig`` as PNG into ``out`` and close it; return the file name for ``Result.plots``.
+
+    Written atomically (temporary file in ``out``, then renamed): an interrupted save leaves
+    no broken PNG under ``filename``.
+    """
+    try:
+        fig.tight_layout()
+        with atomic.atomic_path(Path(out) / filename) as tmp:
+            fig.savefig(tmp, dpi=110, format=Path(filename).suffix[1:] or "png")
+    finally:
+        plt.close(fig)
+    if _written is not None:
+        _written.append(filename)
     return filename

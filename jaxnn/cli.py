@@ -20,9 +20,13 @@ neither JAX nor an experiment.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shlex
+import signal
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,58 @@ def _is_jaxnn_error(exc: BaseException) -> bool:
 
 # ------------------------------------------------------------------------------- commands
 
+class _Interrupts:
+    """The SIGINT handler of ``jaxnn run``: Ctrl-C always ends the run as ``interrupted``.
+
+    Installed explicitly (SIGINT is ignored in a process started in the background, and a
+    library may have replaced the handler), it raises ``KeyboardInterrupt`` in Python. A
+    ``KeyboardInterrupt`` can still be lost: raised while a C extension initialises (JAX's
+    backend during compilation or import) it turns into an ``ImportError`` that an optional
+    import swallows. So each Ctrl-C is delivered again every 0.5 s (``_thread.interrupt_main``)
+    until :func:`main` has handled it.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.handled = False
+
+    def install(self) -> None:
+        self.received, self.handled, self.defer = 0, False, False
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._handler)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """A Ctrl-C inside the block is raised when it ends (imports of C extensions: one
+        interrupted while it initialises can leave the process to segfault later)."""
+        self.defer = True
+        try:
+            yield
+        finally:
+            self.defer = False
+        if self.received:
+            raise KeyboardInterrupt
+
+    def _handler(self, signum, frame):
+        self.received += 1
+        if self.defer:
+            return
+        if not self.handled:
+            timer = threading.Timer(0.5, self._again)
+            timer.daemon = True
+            timer.start()
+        raise KeyboardInterrupt
+
+    def _again(self) -> None:
+        if not self.handled:
+            import _thread
+
+            _thread.interrupt_main(signal.SIGINT)
+
+
+_INTERRUPTS = _Interrupts()
+
+
 def _default_out() -> Path:
     return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
 
@@ -54,18 +110,24 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     import jaxnn_experiments as lab
 
+    _INTERRUPTS.install()
     sets = parse_sets(args.set or [])
     if sets and args.name == "all":
         raise _error("--set overrides one experiment's config; it cannot go with 'all'")
+    with _INTERRUPTS.deferred():  # a C extension interrupted half-loaded can crash later
+        import jax  # noqa: F401 - loaded here, under the deferral
+
+        import jaxnn_experiments._base  # noqa: F401
     if args.distributed:
         _initialize_distributed(args)
+    with _INTERRUPTS.deferred():
+        names = list(lab.discover()) if args.name == "all" else [lab.canonical(args.name)]
+        modules = {name: lab.load(name) for name in names}
     out = Path(args.out) if args.out else _default_out()
     configs = {}
-    if args.name == "all":
-        names = list(lab.discover())
-    else:
-        module, name = lab.load(args.name), lab.canonical(args.name)
-        names = [name]
+    if args.name != "all":
+        name = names[0]
+        module = modules[name]
         if sets:
             configs[name] = override(module.QUICK if args.quick else module.FULL, sets,
                                      optional=getattr(module, "OPTIONAL", None), experiment=name)
@@ -109,12 +171,18 @@ def _run_all(names: list[str], args: argparse.Namespace, out: Path,
     from jaxnn_experiments import report
     from jaxnn_experiments._base import execute
 
+    from jaxnn_experiments._base import check_free
+
+    def target(name: str) -> Path:
+        return out / name if (args.name == "all" or args.out is None) else out
+
+    for name in names:  # refuse before running anything, not after the first experiments
+        check_free(target(name))
     failures = []
     for name in names:
-        target = out / name if (args.name == "all" or args.out is None) else out
         try:
-            execute(name, quick=args.quick, out=target, seed=args.seed, config=configs.get(name),
-                    command=args.command_line)
+            execute(name, quick=args.quick, out=target(name), seed=args.seed,
+                    config=configs.get(name), command=args.command_line)
         except Exception as exc:  # keep going in `run all`, report at the end
             if args.name != "all":
                 raise
@@ -212,6 +280,17 @@ def _fetch_names() -> tuple[str, ...]:
     return tuple(SOURCES)
 
 
+def _seed(text: str) -> int:
+    """``--seed``: an integer in [0, 2**32) (what ``jax.random.key`` takes in both precisions)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 2**32); got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``jaxnn`` argument parser (every option documented in ``--help``)."""
     raw = argparse.RawDescriptionHelpFormatter
@@ -231,8 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true",
                    help="quick mode: small configs on embedded data (default: full mode)")
     r.add_argument("--out", help="output folder (default runs/<timestamp>; with 'all', one "
-                                 "subfolder per experiment and report.md)")
-    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+                                 "subfolder per experiment and report.md); a folder in use "
+                                 "by another run, or holding a run's results.json, is "
+                                 "refused")
+    r.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, an integer in [0, 2**32) (default 0)")
     r.add_argument("--set", nargs="+", action="extend", metavar="KEY=VALUE",
                    help="override a field of the experiment's config (QUICK or FULL, whichever "
                         "mode runs); VALUE is parsed as JSON if it can be, else taken as a "
@@ -271,13 +353,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    A :class:`jaxnn.errors.JaxnnError` is printed as ``jaxnn: error: ...`` with status 2.
+    A :class:`jaxnn.errors.JaxnnError` is printed as ``jaxnn: error: ...`` with status 2; a
+    Ctrl-C (``KeyboardInterrupt``) as ``jaxnn: interrupted`` with status 130, no traceback
+    (the run folder's ``results.json`` says ``interrupted``). Called as the program
+    (``argv=None``), an interrupted process ends with ``os._exit(130)`` once its output is
+    flushed: an interrupt during XLA compilation otherwise can crash the interpreter's
+    shutdown (segfault) while compiler threads are still running.
     """
+    program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["jaxnn", *argv])
     try:
-        return args.fn(args)
+        try:
+            return args.fn(args)
+        except BaseException as exc:  # an interrupt may surface as another exception
+            if _INTERRUPTS.received and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise KeyboardInterrupt from exc
+            raise
     except ValueError as exc:
         if not _is_jaxnn_error(exc):
             raise
@@ -286,6 +379,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `jaxnn list | head`: the reader left, nothing to report
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        _INTERRUPTS.handled = True
+        print("\njaxnn: interrupted", file=sys.stderr)
+        if program:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(130)
+        return 130
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ import optax
 from jaxnn.data.batching import check_data, resolve_batch_size
 from jaxnn.errors import JaxnnError
 from jaxnn.train import progress as prog
-from jaxnn.train.checkpoint import Checkpointer
+from jaxnn.train.checkpoint import Checkpointer, run_signature
 from jaxnn.train.engine import StepFn, make_epoch_fn
 from jaxnn.train.step import as_keyed, make_train_step
 
@@ -206,10 +206,14 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             on ``valid_data``; its keys appear in the history.
         patience: stop after this many epochs without a lower validation loss.
         checkpoint_dir: save (orbax) every ``checkpoint_every`` epochs and at the end; if it
-            already holds a checkpoint of the same model, training *resumes* from the latest
-            (params, opt_state, epoch, the stored PRNG key — which wins over ``key`` —, history,
-            best-so-far), so a killed run finishes with the parameters an uninterrupted run
-            would have had.
+            already holds a checkpoint of the same run, training *resumes* from the latest
+            intact one (params, opt_state, epoch, PRNG key, history, best-so-far), so a killed
+            run finishes with the parameters an uninterrupted run would have had. A damaged
+            newest checkpoint is reported (``CheckpointWarning``) and the previous one used;
+            a checkpoint of another run (other parameter shapes, optimizer or its
+            hyperparameters, ``batch_size``, N or ``key``; see
+            :func:`~jaxnn.train.signature.run_signature`) is refused, naming the
+            difference; ``epochs`` may grow.
         log_path: append one JSON line per epoch (rewritten from the history on resume).
         progress: show a tqdm bar with the losses and first metric; a string shows it under
             that label.
@@ -253,8 +257,9 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
 
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     state = FitState(params, opt_state, params, key)
-    ckpt = Checkpointer(checkpoint_dir) if checkpoint_dir is not None else None
-    if ckpt is not None and ckpt.latest_epoch() is not None:
+    ckpt = None if checkpoint_dir is None else Checkpointer(
+        checkpoint_dir, signature=run_signature(optimizer, opt_state, batch_size=bs, n=n, key=key))
+    if ckpt is not None and ckpt.epochs():  # any step folder, intact or damaged
         state = FitState.from_checkpoint(*ckpt.restore(state.arrays()))
         if log_path is not None:
             prog.write_jsonl(log_path, state.history)
