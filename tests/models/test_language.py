@@ -146,14 +146,14 @@ def test_logprob_counts_every_token_and_matches_apply():
     stream = np.asarray(_ids((80,), 6))
     logits, _ = apply(p, stream[None, :-1], config=cfg)
     want = np.asarray(jax.nn.log_softmax(logits[0]))[np.arange(79), stream[1:]]
-    full = lm.logprob(p, stream, config=cfg, chunk=16)
+    full = lm.logprob(p, stream, config=cfg, chunk=7)
     assert full.shape == (79,) and full.dtype == np.float64
     np.testing.assert_allclose(full, want, atol=1e-5)
     part = lm.logprob(p, stream, 30, 71, config=cfg, chunk=7)      # history from the stream
     np.testing.assert_allclose(part, want[29:70], atol=1e-5)
-    rows = lm.logprob(p, stream, 30, 71, config=cfg, chunk=5, rows=4, context=100)
+    rows = lm.logprob(p, stream, 30, 71, config=cfg, chunk=7, rows=4, context=100)
     np.testing.assert_allclose(rows, want[29:70], atol=1e-5)
-    short = lm.logprob(p, stream, 30, 71, config=cfg, chunk=5, rows=3, context=4)
+    short = lm.logprob(p, stream, 30, 71, config=cfg, chunk=7, rows=4, context=4)
     assert short.shape == (41,) and np.all(short < 0)
     with pytest.raises(JaxnnError, match="start"):
         lm.logprob(p, stream, 0, config=cfg)
