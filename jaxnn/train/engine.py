@@ -13,6 +13,11 @@ Step ``i`` gets its batch from ``batch_fn(data, i, batch_key_i)`` and calls
 says how the run's key becomes the per-step pair (:func:`fold_in_keys`, :func:`split_keys`).
 The data stay on the device and are passed to the jitted run as an argument (never baked into
 the compiled program as constants), so one compilation serves every call with same-shaped data.
+
+The runner checks no values (inside its scan every array is traced): its callers validate the
+data once, eagerly, before building it — :func:`jaxnn.train.fit` and
+:func:`jaxnn.train.gradient_descent` through :mod:`jaxnn.train.validate`, which also lists
+the checks that run inside the step.
 """
 
 from __future__ import annotations

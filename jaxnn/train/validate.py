@@ -5,39 +5,36 @@ an array there is a tracer, whose values are unknown. A label −1 would then si
 class C − 1 (the gather wraps), a label ≥ C would give NaN, a NaN pixel would poison the
 weights. So :func:`jaxnn.train.fit` (for ``train_data`` and ``valid_data`` alike) and the
 first concrete call of a step built by :func:`jaxnn.train.make_train_step` run
-:func:`check_training_data` on the host, once, before anything is traced:
+:func:`check_training_data` on the host, once, before anything is traced.
 
-=================================  ==============================  =========================
-check                              where                           cost
-=================================  ==============================  =========================
-a tuple of arrays sharing N, N > 0  here (``check_data``)           shapes only
-every float array finite            here, whole array (numpy / one  one pass over the data
-                                   device reduction); the message
-                                   names the first bad index
-no object / string arrays           here                            dtype only
-params, shapes, label range and     the model's own eager checks,   one eager call of the
-dtype against the model's classes   by calling ``loss_fn`` once on  loss on a few rows
-(e.g. ``mlp.loss`` refuses labels   the rows that hold each
-outside [0, C)), ``lengths`` ≤ T    integer array's minimum and
-                                   maximum (and row 0); a failure
-                                   is located to the row and value
-the optimizer state matches         at trace time of the step       once per compilation
-``optimizer.init(params)``          (:func:`check_opt_state`)
-a NaN/inf loss or parameter after   ``fit``, after every epoch      one reduction per epoch
-a step                              (then one replay of that epoch
-                                   finds the step and the leaf)
-=================================  ==============================  =========================
+Which check runs where, and what it costs:
+
+- a tuple of arrays sharing N, N > 0 (B > 0 for a step's batch): here, shapes only;
+- every float array finite: here, one pass over the data (numpy, or one reduction on the
+  device for ``jax.Array`` s); the message names the first bad index and value;
+- no object or string arrays: here, dtypes only;
+- the params' structure and shapes, the input's shape and dtype, the label range and dtype
+  against the model's classes (``mlp.loss`` refuses labels outside [0, C)), ``lengths`` ≤ T:
+  the model's own eager checks, by calling ``loss_fn`` once, eagerly, on a few rows — row 0,
+  the first row of every distinct value of each per-sample (N,) array with at most
+  :data:`MAX_DISTINCT` of them (labels, ±1 targets, lengths) and the rows of the minimum and
+  maximum of every other integer array; a refusal is located by probing those rows one by
+  one and re-raised naming the row and the value;
+- the optimizer state matches ``optimizer.init(params)``: at trace time of the step
+  (:func:`check_opt_state`, shapes only, once per compilation), and eagerly in ``fit`` for a
+  given ``opt_state``;
+- a NaN/inf loss or parameter after a step: ``fit``, after every epoch (one reduction); a
+  broken epoch is replayed once to find the step and the first non-finite leaf.
 
 The label range is checked against the classes "where known": the probe call is what knows
-them — a jaxnn model's ``loss`` checks its labels when they are concrete; a user's loss that
-checks nothing, or one that is itself ``jax.jit``-ted (its checks see tracers even in the
-probe), gets only the generic checks above. For checks *inside* a traced step (a user's own
-jitted step, data that change every step), pass ``checks=True`` to ``make_train_step`` or
-``fit``: the step is then wrapped in ``jax.experimental.checkify`` (user checks that every
-float batch leaf, the loss and every parameter after the update are finite; a label ≥ C
-shows up there as a NaN loss, a label −1 does not — the eager check catches it), and a failure raises :class:`jaxnn.errors.JaxnnError` after the
-step — at the price of one device-to-host sync per step (``make_train_step``) or per epoch
-(``fit``).
+them. A user's loss that checks nothing, or one that is itself ``jax.jit``-ted (its checks
+see tracers even in the probe), gets only the generic checks. For checks *inside* a traced
+step (a user's own jitted step, data that change every step), pass ``checks=True`` to
+``make_train_step`` or ``fit``: the step is then wrapped in ``jax.experimental.checkify``
+(user checks that every float batch leaf, the loss and every parameter after the update are
+finite; a label ≥ C shows up there as a NaN loss, a label −1 does not — the eager check
+catches it), and a failure raises :class:`jaxnn.errors.JaxnnError` after the step, at the
+price of one device-to-host sync per step (``make_train_step``) or per epoch (``fit``).
 
 Nothing here changes a number: valid data train bit for bit as without the checks.
 """
@@ -87,8 +84,18 @@ def _check_finite(a: Any, name: str) -> None:
                      f"first is {host[idx]} at index {idx}: the data must be finite to train on")
 
 
-def _extremes(a: np.ndarray) -> list[tuple[int, tuple, Any]]:
-    """(row, index, value) of the minimum and maximum of an integer array."""
+#: a per-sample array (N,) with at most this many distinct values (labels, ±1 targets,
+#: lengths) is probed with one row per value; others with the rows of their min and max
+MAX_DISTINCT = 256
+
+
+def _probe_rows(a: np.ndarray) -> list[tuple[int, tuple, Any]]:
+    """(row, index, value) of the entries worth showing the model: the first row of every
+    distinct value of a per-sample array with few of them, else the minimum and maximum."""
+    if a.ndim == 1:
+        values, first = np.unique(a, return_index=True)
+        if len(values) <= MAX_DISTINCT:
+            return [(int(i), (int(i),), a[int(i)].item()) for i in sorted(first)]
     out = []
     for flat in {int(np.argmin(a)), int(np.argmax(a))}:
         idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))
@@ -125,12 +132,12 @@ def check_training_data(data: Any, name: str, *, loss_fn: Callable[[Any, Any, An
         where = f"{name}[{i}]"
         if dt.kind in "fc":
             _check_finite(a, where)
-        elif dt.kind in "iub":
-            host = _host(a)
-            if host is not None and host.size and dt.kind != "b":
-                for row, idx, value in _extremes(host):
+        if dt.kind in "iub" or dt.kind == "f" and np.ndim(a) == 1:
+            host = _host(a) if loss_fn is not None else None
+            if host is not None and host.size:
+                for row, idx, value in _probe_rows(host):
                     rows.setdefault(row, []).append(f"{where}{list(idx)} = {value}")
-        else:
+        elif dt.kind not in "fc":
             raise JaxnnError(f"{where} must be a numeric array; got dtype {dt}")
     if loss_fn is None:
         return n

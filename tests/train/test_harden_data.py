@@ -228,3 +228,30 @@ def test_checks_true_in_fit_names_the_broken_params_and_changes_no_number():
 def test_checks_need_jit():
     with pytest.raises(JaxnnError, match="jit=True"):
         make_train_step(LOSS, optim.sgd(0.1), jit=False, checks=True)
+
+
+def test_fit_probes_every_label_value_not_only_the_extremes():
+    # ±1 float targets of the SVM: a 0.5 in the middle is neither the min nor the max
+    from jaxnn.models import svm
+
+    c = svm.SVMConfig(2)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 2)).astype(np.float32)
+    y = np.where(np.arange(8) % 2 == 0, 1.0, -1.0).astype(np.float32)
+    y[5] = 0.5
+    with pytest.raises(JaxnnError, match=r"train_data\[1\]\[5\] = 0.5"):
+        fit(svm.init(KEY, c), functools.partial(svm.loss, config=c), optim.sgd(0.1), (x, y),
+            epochs=1, key=KEY, progress=False)
+
+
+def test_gradient_descent_refuses_non_finite_data():
+    from jaxnn.models import linear
+    from jaxnn.train import gradient_descent
+
+    c = linear.LinearConfig(2)
+    x = np.ones((4, 2), np.float32)
+    y = np.ones(4, np.float32)
+    y[2] = np.nan  # the target: linear.loss checks x only
+    with pytest.raises(JaxnnError, match=r"batch\[1\].*nan at index \(2,\)"):
+        gradient_descent(functools.partial(linear.loss, config=c), linear.init(None, c),
+                         (x, y), steps=2, learning_rate=0.1)
