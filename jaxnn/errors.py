@@ -3,7 +3,17 @@
 Each checker raises *before* anything is traced deep into XLA, and names the offending
 value or shape in the message. Checks run on concrete (non-traced) values only; inside
 ``jax.jit`` the shape checks still work (shapes are static) while value checks such as
-:func:`check_finite` are skipped for tracers.
+:func:`check_finite` are skipped for tracers — which is why the training engine validates its
+data once, eagerly, before the first step (:mod:`jaxnn.train.validate`).
+
+The exception types, all ``ValueError`` s:
+
+- :class:`JaxnnError`: any bad input (a value, a hyperparameter, a key, a config);
+- :class:`ShapeError`: an array of the wrong rank or shape, or a parameter leaf whose shape
+  differs from what the model or optimizer expects (:func:`check_tree` names the key path
+  and both shapes);
+- :class:`NonFiniteError`: training produced a NaN/inf; it carries the epoch, the step, the
+  first non-finite leaf and the last good parameters.
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@ from jaxnn.train import progress as prog
 from jaxnn.train.checkpoint import Checkpointer
 from jaxnn.train.engine import StepFn, make_epoch_fn
 from jaxnn.train.step import add_checks, as_keyed, make_train_step, raise_checks
-from jaxnn.train.validate import (check_key, check_opt_state, check_training_data,
-                                  first_nonfinite_leaf, leaf_names)
+from jaxnn.train.validate import (check_key, check_opt_state, check_params,
+                                  check_training_data, first_nonfinite_leaf, leaf_names)
 
 Array = jax.Array
 #: the array part of :class:`FitState` (what a checkpoint stores with orbax)
@@ -252,11 +252,13 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             and the first non-finite leaf; the error's ``.params`` are the last good ones and
             the last checkpoint written is good.
         JaxnnError: bad epochs/batch_size/patience/eval_batch_size, a key that is not a
-            ``jax.random`` key, an ``opt_state`` not built for ``params``, non-finite data or
+            ``jax.random`` key, params that are not finite float arrays, an ``opt_state`` not
+            built for ``params``, non-finite data or
             labels the model refuses (named with their index), a negative learning rate, a
             checkpoint of a different model.
     """
     check_key(key)
+    check_params(params)
     _check_count(epochs, "epochs")
     _check_count(patience, "patience", allow_none=True)
     _check_count(checkpoint_every, "checkpoint_every")

@@ -51,8 +51,8 @@ import numpy as np
 from jaxnn.data.batching import check_data
 from jaxnn.errors import JaxnnError, _path_str, check_tree
 
-__all__ = ["check_training_data", "check_key", "check_opt_state", "first_nonfinite_leaf",
-           "leaf_names"]
+__all__ = ["check_key", "check_opt_state", "check_params", "check_training_data",
+           "first_nonfinite_leaf", "leaf_names"]
 
 
 def _host(a: Any) -> np.ndarray | None:
@@ -122,7 +122,8 @@ def check_training_data(data: Any, name: str, *, loss_fn: Callable[[Any, Any, An
     Raises:
         JaxnnError: an empty or malformed tuple, a non-finite value (the first one is named
             with its index), an object/string array, or whatever the model's loss refuses on
-            the probed rows (re-raised with the same type, naming the row and value).
+            the probed rows (a :class:`JaxnnError` re-raised with the same type, naming the
+            row and value; any other exception of the probe is left to the real step).
         ShapeError: arrays that disagree on N, or shapes the model refuses.
     """
     n = check_data(data, name)
@@ -151,11 +152,30 @@ def check_training_data(data: Any, name: str, *, loss_fn: Callable[[Any, Any, An
             except JaxnnError as e:
                 raise type(e)(f"{name} row {r} ({', '.join(rows[r])}): {e}") from e
         raise
+    except Exception:  # noqa: BLE001 - a loss that needs the real batch (a fixed B, a mesh):
+        pass  # not a verdict on the data; tracing the step with the real batch decides
     return n
 
 
 def _rows(a: Any, rows: list[int]) -> Any:
     return a[np.asarray(rows)] if len(rows) > 1 else a[rows[0]:rows[0] + 1]
+
+
+def check_params(params: Any, name: str = "params") -> None:
+    """Raise :class:`JaxnnError` unless every leaf of ``params`` is a finite floating array
+    (the gradient is taken with respect to every leaf); the message names the first bad leaf.
+    """
+    leaves = jax.tree_util.tree_flatten_with_path(params)[0]
+    if not leaves:
+        raise JaxnnError(f"{name} has no arrays to train; got {params!r:.60}")
+    for path, v in leaves:
+        dt = _dtype(v)
+        if dt.kind not in "fc":
+            raise JaxnnError(f"{name}{_path_str(path)} has dtype {dt}: parameters must be "
+                             "floating arrays (their gradient is taken)")
+    bad = first_nonfinite_leaf(params, name)
+    if bad is not None:
+        raise JaxnnError(f"{bad} holds NaN or inf before training")
 
 
 def check_key(key: Any, name: str = "key") -> None:

@@ -255,3 +255,13 @@ def test_gradient_descent_refuses_non_finite_data():
     with pytest.raises(JaxnnError, match=r"batch\[1\].*nan at index \(2,\)"):
         gradient_descent(functools.partial(linear.loss, config=c), linear.init(None, c),
                          (x, y), steps=2, learning_rate=0.1)
+
+
+def test_fit_refuses_integer_or_non_finite_params_naming_the_leaf():
+    p = mlp.init(KEY, CFG)
+    q = {**p, "layer2": {**p["layer2"], "b": jnp.zeros(3, jnp.int32)}}
+    with pytest.raises(JaxnnError, match=r"params\['layer2'\]\['b'\] has dtype int32"):
+        fit(q, LOSS, optim.sgd(0.1), _data(), epochs=1, key=KEY, progress=False)
+    q = {**p, "layer1": {**p["layer1"], "W": p["layer1"]["W"].at[0, 0].set(jnp.nan)}}
+    with pytest.raises(JaxnnError, match=r"params\['layer1'\]\['W'\] holds NaN"):
+        fit(q, LOSS, optim.sgd(0.1), _data(), epochs=1, key=KEY, progress=False)
