@@ -99,7 +99,7 @@ def check_floating(x: Any, name: str) -> None:
     features) refuse integer or boolean arrays instead of silently promoting them.
     """
     dt = np.result_type(x) if not hasattr(x, "dtype") else np.dtype(x.dtype)
-    if dt.kind not in "fc":
+    if not jax.numpy.issubdtype(dt, jax.numpy.inexact):  # bfloat16 is kind "V" in numpy
         raise JaxnnError(f"{name} must be a floating array (e.g. x.astype(jnp.float32)); "
                          f"got dtype {dt}")
 

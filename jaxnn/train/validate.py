@@ -131,14 +131,15 @@ def check_training_data(data: Any, name: str, *, loss_fn: Callable[[Any, Any, An
     for i, a in enumerate(data):
         dt = _dtype(a)
         where = f"{name}[{i}]"
-        if dt.kind in "fc":
+        is_float = jnp.issubdtype(dt, jnp.inexact)  # bfloat16 too (numpy kind "V")
+        if is_float:
             _check_finite(a, where)
-        if dt.kind in "iub" or dt.kind == "f" and np.ndim(a) == 1:
+        if dt.kind in "iub" or is_float and np.ndim(a) == 1:
             host = _host(a) if loss_fn is not None else None
             if host is not None and host.size:
                 for row, idx, value in _probe_rows(host):
                     rows.setdefault(row, []).append(f"{where}{list(idx)} = {value}")
-        elif dt.kind not in "fc":
+        elif not is_float:
             raise JaxnnError(f"{where} must be a numeric array; got dtype {dt}")
     if loss_fn is None:
         return n
@@ -170,7 +171,7 @@ def check_params(params: Any, name: str = "params") -> None:
         raise JaxnnError(f"{name} has no arrays to train; got {params!r:.60}")
     for path, v in leaves:
         dt = _dtype(v)
-        if dt.kind not in "fc":
+        if not jnp.issubdtype(dt, jnp.inexact):
             raise JaxnnError(f"{name}{_path_str(path)} has dtype {dt}: parameters must be "
                              "floating arrays (their gradient is taken)")
     bad = first_nonfinite_leaf(params, name)
