@@ -3,7 +3,17 @@
 Each checker raises *before* anything is traced deep into XLA, and names the offending
 value or shape in the message. Checks run on concrete (non-traced) values only; inside
 ``jax.jit`` the shape checks still work (shapes are static) while value checks such as
-:func:`check_finite` are skipped for tracers.
+:func:`check_finite` are skipped for tracers — which is why the training engine validates its
+data once, eagerly, before the first step (:mod:`jaxnn.train.validate`).
+
+The exception types, all ``ValueError`` s:
+
+- :class:`JaxnnError`: any bad input (a value, a hyperparameter, a key, a config);
+- :class:`ShapeError`: an array of the wrong rank or shape, or a parameter leaf whose shape
+  differs from what the model or optimizer expects (:func:`check_tree` names the key path
+  and both shapes);
+- :class:`NonFiniteError`: training produced a NaN/inf; it carries the epoch, the step, the
+  first non-finite leaf and the last good parameters.
 """
 
 from __future__ import annotations
@@ -21,6 +31,26 @@ class JaxnnError(ValueError):
 
 class ShapeError(JaxnnError):
     """An array has the wrong rank or shape."""
+
+
+class NonFiniteError(JaxnnError):
+    """Training produced a NaN or inf (:func:`jaxnn.train.fit` stops the run with it).
+
+    Attributes:
+        epoch: the epoch (1-based) whose step broke.
+        step: that step's number within the epoch (1-based), or None when unknown.
+        leaf: what became non-finite first: ``"loss"`` or a parameter leaf such as
+            ``"params['layer1']['W']"``.
+        params: the last good parameters (those at the start of ``epoch``; also what the
+            last checkpoint holds when one was written after every epoch).
+        opt_state: the optimizer state that goes with ``params``.
+    """
+
+    def __init__(self, message: str, *, epoch: int | None = None, step: int | None = None,
+                 leaf: str | None = None, params: Any = None, opt_state: Any = None):
+        super().__init__(message)
+        self.epoch, self.step, self.leaf = epoch, step, leaf
+        self.params, self.opt_state = params, opt_state
 
 
 def _is_tracer(x: Any) -> bool:
@@ -62,6 +92,18 @@ def check_finite(x: Any, name: str) -> None:
         raise JaxnnError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
 
 
+def check_floating(x: Any, name: str) -> None:
+    """Raise :class:`JaxnnError` unless ``x`` has a floating dtype (static: works under jit).
+
+    Models whose inputs are real features (an MLP's x, LeNet-5's images, a linear model's
+    features) refuse integer or boolean arrays instead of silently promoting them.
+    """
+    dt = np.result_type(x) if not hasattr(x, "dtype") else np.dtype(x.dtype)
+    if not jax.numpy.issubdtype(dt, jax.numpy.inexact):  # bfloat16 is kind "V" in numpy
+        raise JaxnnError(f"{name} must be a floating array (e.g. x.astype(jnp.float32)); "
+                         f"got dtype {dt}")
+
+
 def check_labels(y: Any, num_classes: int, name: str = "labels") -> None:
     """Raise :class:`JaxnnError` unless integer labels lie in ``[0, num_classes)``."""
     if _is_tracer(y):
@@ -98,3 +140,48 @@ def check_range(value: float, lo: float, hi: float, name: str, *, hi_open: bool 
     if not ok:
         bracket = ")" if hi_open else "]"
         raise JaxnnError(f"{name} must lie in [{lo}, {hi}{bracket}; got {value!r}")
+
+
+def _path_str(path: tuple) -> str:
+    return "".join(f"[{getattr(k, 'key', getattr(k, 'idx', getattr(k, 'name', k)))!r}]"
+                   if not hasattr(k, "name") else f".{k.name}" for k in path)
+
+
+def check_tree(tree: Any, like: Any, name: str, *, what: str = "") -> None:
+    """Raise unless ``tree`` has the structure and leaf shapes of ``like``.
+
+    ``like`` may hold arrays or ``jax.ShapeDtypeStruct`` s (e.g. ``jax.eval_shape(init, key,
+    config)``). The message names the first differing key path and both shapes, instead of a
+    ``KeyError`` or a ``dot_general`` ``TypeError`` deep in the model.
+
+    Args:
+        tree: the pytree given (parameters, an optimizer state).
+        like: the pytree expected.
+        name: what ``tree`` is called in the message (e.g. ``"params"``).
+        what: a hint appended to the message (e.g. "built for other parameters?").
+
+    Raises:
+        JaxnnError: a key (or node) missing or extra; ShapeError: a leaf of another shape.
+    """
+    hint = f" ({what})" if what else ""
+    got = dict(jax.tree_util.tree_flatten_with_path(tree)[0])
+    want = dict(jax.tree_util.tree_flatten_with_path(like)[0])
+    got_s = {_path_str(p): v for p, v in got.items()}
+    want_s = {_path_str(p): v for p, v in want.items()}
+    missing = [p for p in want_s if p not in got_s]
+    extra = [p for p in got_s if p not in want_s]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {name}{missing[0]} (shape {tuple(np.shape(want_s[missing[0]]))})"
+                         + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+        if extra:
+            parts.append(f"unexpected {name}{extra[0]} (shape {tuple(np.shape(got_s[extra[0]]))})"
+                         + (f" and {len(extra) - 1} more" if len(extra) > 1 else ""))
+        raise JaxnnError(f"{name} does not have the expected structure: {'; '.join(parts)}"
+                         f"{hint}")
+    for p, w in want_s.items():
+        g = got_s[p]
+        if tuple(np.shape(g)) != tuple(np.shape(w)):
+            raise ShapeError(f"{name}{p} has shape {tuple(np.shape(g))}; expected "
+                             f"{tuple(np.shape(w))}{hint}")

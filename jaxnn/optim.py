@@ -13,6 +13,11 @@ choice, made by ``batch_size`` in :func:`jaxnn.train.fit` (None = full batch, eq
 
 ``learning_rate`` may be a float or an optax schedule ``step -> rate`` (step counts from 0).
 
+Hyperparameters are checked when the optimizer is built, not when it first steps: a float
+learning rate must be finite and ≥ 0, ρ finite in [0, 1), ε finite (≥ 0 for AdaGrad, > 0 for
+AdaDelta), λ of :func:`l2` / :func:`l1` finite and ≥ 0; NaN, inf, a bool or a string raise
+:class:`jaxnn.errors.JaxnnError` naming the argument.
+
 How these relate to optax's own implementations (the tests check both statements):
 
 - :func:`sgd` = ``optax.sgd(lr)``.
@@ -44,14 +49,17 @@ rule, to clip and step on the gradient of the regularised risk::
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
-from jaxnn.errors import JaxnnError, check_positive, check_range
+from jaxnn.errors import JaxnnError
 from jaxnn.nn.losses import Mask, resolve_mask
 
 Array = jax.Array
@@ -85,13 +93,30 @@ class AdaDeltaState(NamedTuple):
     e_dx2: optax.Updates
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_lr(learning_rate: LearningRate) -> Callable[[Array], Array]:
-    """Validate a float rate (≥ 0) and return it as a schedule."""
+    """Validate a float rate (finite, ≥ 0) and return it as a schedule."""
     if callable(learning_rate):
         return learning_rate
-    if not isinstance(learning_rate, (int, float)) or learning_rate < 0:
-        raise JaxnnError(f"learning_rate must be a number >= 0 or a schedule; got {learning_rate!r}")
+    if (not _is_number(learning_rate) or not math.isfinite(learning_rate)
+            or learning_rate < 0):
+        raise JaxnnError("learning_rate must be a finite number >= 0 or a schedule; "
+                         f"got {learning_rate!r}")
     return lambda count: learning_rate
+
+
+def _check_hyper(value: Any, name: str, *, lo: float, lo_open: bool = False,
+                 hi: float | None = None) -> None:
+    """Raise unless ``value`` is a finite real number in [lo, hi) (or (lo, hi) / [lo, ∞))."""
+    ok = _is_number(value) and math.isfinite(value)
+    if ok:
+        ok = (value > lo if lo_open else value >= lo) and (hi is None or value < hi)
+    if not ok:
+        rng = f"{'(' if lo_open else '['}{lo}, {'inf' if hi is None else hi})"
+        raise JaxnnError(f"{name} must be a finite number in {rng}; got {value!r}")
 
 
 def _zeros(params):
@@ -142,7 +167,7 @@ def momentum(learning_rate: LearningRate, rho: float = 0.9) -> optax.GradientTra
         a ``GradientTransformation`` with state :class:`MomentumState`.
     """
     lr = _check_lr(learning_rate)
-    check_range(rho, 0.0, 1.0, "momentum rho")
+    _check_hyper(rho, "momentum rho", lo=0.0, hi=1.0)
 
     def init(params):
         return MomentumState(_count0(), _zeros(params))
@@ -167,8 +192,7 @@ def adagrad(learning_rate: LearningRate, eps: float = 0.0) -> optax.GradientTran
         a ``GradientTransformation`` with state :class:`AdaGradState`.
     """
     lr = _check_lr(learning_rate)
-    if eps < 0:
-        raise JaxnnError(f"adagrad eps must be >= 0; got {eps!r}")
+    _check_hyper(eps, "adagrad eps", lo=0.0)
 
     def init(params):
         return AdaGradState(_count0(), _zeros(params))
@@ -204,9 +228,8 @@ def adadelta(rho: float = 0.95, eps: float = 1e-6) -> optax.GradientTransformati
     Returns:
         a ``GradientTransformation`` with state :class:`AdaDeltaState`.
     """
-    check_range(rho, 0.0, 1.0, "adadelta rho")
-    if not eps > 0:
-        raise JaxnnError(f"adadelta eps must be > 0; got {eps!r}")
+    _check_hyper(rho, "adadelta rho", lo=0.0, hi=1.0)
+    _check_hyper(eps, "adadelta eps", lo=0.0, lo_open=True)
 
     def init(params):
         return AdaDeltaState(_zeros(params), _zeros(params))
@@ -273,7 +296,7 @@ def l2(weight_decay: float, mask: Mask) -> optax.GradientTransformation:
     Raises:
         JaxnnError: negative ``weight_decay``.
     """
-    check_positive(weight_decay, "l2 weight_decay", strict=False)
+    _check_hyper(weight_decay, "l2 weight_decay", lo=0.0)
     lam = float(weight_decay)
 
     def decay(w):
@@ -298,7 +321,7 @@ def l1(weight: float, mask: Mask) -> optax.GradientTransformation:
     Raises:
         JaxnnError: negative ``weight``.
     """
-    check_positive(weight, "l1 weight", strict=False)
+    _check_hyper(weight, "l1 weight", lo=0.0)
     lam = float(weight)
     return _penalty(lam, lambda w: lam * jnp.sign(w), "l1", mask)
 

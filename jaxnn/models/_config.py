@@ -17,6 +17,16 @@ import numpy as np
 from jaxnn.errors import JaxnnError
 
 
+def require_config(config: Any, cls: type, where: str) -> Any:
+    """Raise :class:`JaxnnError` unless ``config`` is a ``cls`` (e.g. ``mlp.init(key, (8, 3))``
+    with a bare tuple of widths, which would otherwise fail as an ``AttributeError`` — or, for
+    ``(8, 2.5, 3)``, never reach the widths check at all)."""
+    if not isinstance(config, cls):
+        raise JaxnnError(f"{where} takes config={cls.__name__}(...); got "
+                         f"{type(config).__name__} {config!r:.80}")
+    return config
+
+
 def field_name(config: Any, field: str) -> str:
     """``"ClassName.field"``, the name used in error messages."""
     return f"{type(config).__name__}.{field}"

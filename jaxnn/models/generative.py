@@ -107,6 +107,7 @@ def init(key: Array | None, config: GenerativeConfig) -> Params:
         ``{"u": (C, d) zeros, "Sigma": (d, d) identity, "prior": (C,) of 1/C}``.
     """
     del key
+    cfgcheck.require_config(config, GenerativeConfig, "generative.init")
     c, d, dtype = config.num_classes, config.n_in, config.dtype
     return {"u": jnp.zeros((c, d), dtype), "Sigma": jnp.eye(d, dtype=dtype),
             "prior": jnp.full((c,), 1.0 / c, dtype)}

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.errors import JaxnnError, ShapeError, check_floating, check_tree
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import activations, losses
 from jaxnn.nn.conv import METHODS, conv, init_conv
@@ -190,6 +190,7 @@ def init(key: jax.Array, config: LeNetConfig) -> dict:
         "C5": {"W": (120,16,5,5), "b": (120,)}, "F6": {"W": (84,120), "b": (84,)},
         "output": {"centres": (10, 84)} (RBF) or {"W": (C, 84), "b": (C,)} (softmax)}.
     """
+    cfgcheck.require_config(config, LeNetConfig, "lenet.init")
     scale, dtype = config.scale, config.dtype
     keys = jax.random.split(key, len(LAYERS) + 1)
     params: dict = {}
@@ -214,6 +215,12 @@ def init(key: jax.Array, config: LeNetConfig) -> dict:
     return params
 
 
+@functools.lru_cache(maxsize=32)
+def _param_shapes(config: LeNetConfig) -> dict:
+    """The shapes :func:`init` gives for ``config`` (``jax.ShapeDtypeStruct`` leaves)."""
+    return jax.eval_shape(lambda k: init(k, config), jax.random.key(0))
+
+
 def _as_images(x: jax.Array) -> jax.Array:
     shape = tuple(np.shape(x))
     if shape[1:] not in ((INPUT_SIZE, INPUT_SIZE), (1, INPUT_SIZE, INPUT_SIZE)):
@@ -235,6 +242,9 @@ def features(params: dict, x: jax.Array, *, config: LeNetConfig) -> dict:
         "C3": (B,16,10,10), "S4": (B,16,5,5), "C5": (B,120), "F6": (B,84),
         "output": {"z": scores (B, C)}}. For plain pooling layers z is the pooled map and a = z.
     """
+    cfgcheck.require_config(config, LeNetConfig, "lenet")
+    check_tree(params, _param_shapes(config), "params", what="the shapes lenet.init gives for this config")
+    check_floating(x, "x")
     f = activation(config).fn
     # computed channels-last ("NHWC"), the layout XLA's CPU convolutions use, so no transposes
     # run between layers; the maps are returned (B, P, H, W) — under jit, apply never pays

@@ -50,6 +50,7 @@ from jaxnn.errors import (
     ShapeError,
     check_choice,
     check_finite,
+    check_floating,
     check_labels,
     check_ndim,
     check_same_leading,
@@ -121,6 +122,7 @@ def init(key: Array | None, config: LinearConfig) -> Params:
         ``{"W": (n_out, n_in) zeros, "b": (n_out,) zeros}``.
     """
     del key
+    cfgcheck.require_config(config, LinearConfig, "linear.init")
     n_out, n_in, dtype = config.n_out, config.n_in, config.dtype
     return {"W": jnp.zeros((n_out, n_in), dtype), "b": jnp.zeros((n_out,), dtype)}
 
@@ -129,13 +131,15 @@ def check_input(params: Params, x: Array, *, one_output: bool = False) -> None:
     """Raise early unless ``params`` is ``{"W": (n_out, d), "b": (n_out,)}`` (n_out = 1 when
     ``one_output``) and ``x`` is a finite (B, d) batch."""
     if not isinstance(params, dict) or set(params) != {"W", "b"}:
-        raise JaxnnError(f"params must be {{'W', 'b'}}; got {params!r:.80}")
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise JaxnnError(f"params must be {{'W', 'b'}}; got {got}")
     check_ndim(params["W"], 2, "params['W']")
     check_shape(params["b"], (params["W"].shape[0],), "params['b']")
     if one_output and params["W"].shape[0] != 1:
         raise ShapeError(f"a one-output model needs W of shape (1, d); got {params['W'].shape}")
     check_ndim(x, 2, "x")
     check_shape(x, (None, params["W"].shape[1]), "x")
+    check_floating(x, "x")
     check_finite(x, "x")
 
 

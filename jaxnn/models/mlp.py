@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_ndim
+from jaxnn.errors import JaxnnError, ShapeError, check_floating, check_ndim
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import activations as act
 from jaxnn.nn import init as initializers
@@ -154,8 +154,10 @@ def _check_params(params: Params, config: MLPConfig) -> None:
 
 
 def _check_input(params: Params, x: Any, config: MLPConfig) -> None:
+    cfgcheck.require_config(config, MLPConfig, "mlp")
     _check_params(params, config)
     check_ndim(x, 2, "x")
+    check_floating(x, "x")
     n0 = config.sizes[0]
     if np.shape(x)[1] != n0:
         raise ShapeError(f"x must have shape (B, {n0}) to match sizes {config.sizes}; "
@@ -176,6 +178,7 @@ def init(key: Array, config: MLPConfig) -> Params:
         ``{"layer1": {"W": (n¹, n⁰), "b": (n¹,)}, …, "layerL": {"W": (nᴸ, nᴸ⁻¹),
         "b": (nᴸ,)}}``; biases are zeros.
     """
+    cfgcheck.require_config(config, MLPConfig, "mlp.init")
     sizes, dtype = config.sizes, config.dtype
     make = initializers.get(config.init, scale=config.scale)
     keys = jax.random.split(key, len(sizes) - 1)

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import JaxnnError, check_ndim, check_same_leading, check_shape
+from jaxnn.errors import JaxnnError, check_floating, check_ndim, check_same_leading, check_shape
 from jaxnn.models import _config as cfgcheck
 
 
@@ -80,16 +80,23 @@ def init(key: jax.Array | None, config: PerceptronConfig) -> dict[str, jax.Array
         ``{"w": (n_in + 1,)}`` zeros; the last entry is the bias b.
     """
     del key
+    cfgcheck.require_config(config, PerceptronConfig, "perceptron.init")
     return {"w": jnp.zeros((config.n_in + 1,), config.dtype)}
 
 
 def _check_x(params, x) -> None:
     check_ndim(x, 2, "x")
+    check_floating(x, "x")
     n = params["w"].shape[0] - 1
     check_shape(x, (None, n), "x")
 
 
 def _check_params(params, config: PerceptronConfig) -> None:
+    cfgcheck.require_config(config, PerceptronConfig, "perceptron")
+    if not isinstance(params, dict) or set(params) != {"w"}:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise JaxnnError(f"params must be {{'w': ({config.n_in + 1},)}} (the weights with the "
+                         f"bias appended); got {got}")
     check_shape(params["w"], (config.n_in + 1,), "params['w'] (n_in + 1 with the bias)")
 
 

@@ -32,7 +32,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_ndim, check_positive
+from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_floating, check_ndim, check_positive
 from jaxnn.nn import cells, layers, losses, recurrent
 from jaxnn.nn.init import glorot_uniform
 
@@ -136,6 +136,7 @@ def apply(params: dict, x: jax.Array, *, config: SequenceConfig, key: jax.Array 
     _check_config(config)
     _check_model(params)
     check_ndim(x, 3, "x (batch, time, features)")
+    check_floating(x, "x")
     cell = config.core
     _, state = recurrent.rnn(params["rnn"], x, cell=cell, lengths=lengths, impl=config.impl,
                              unroll=config.unroll, remat=config.remat)

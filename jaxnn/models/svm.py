@@ -81,6 +81,7 @@ def init(key: Array | None, config: SVMConfig) -> Params:
     Returns:
         ``{"W": (1, n_in) zeros, "b": (1,) zeros}``.
     """
+    cfgcheck.require_config(config, SVMConfig, "svm.init")
     return linear.init(key, linear.LinearConfig(config.n_in, 1, dtype=config.dtype))
 
 

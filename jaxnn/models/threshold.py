@@ -105,6 +105,7 @@ def init(key: Array, config: ThresholdConfig) -> Params:
     Returns:
         ``{"layer<l>": {"W": (nˡ, nˡ⁻¹), "b": (nˡ,)}}`` for l = 1 … L.
     """
+    cfgcheck.require_config(config, ThresholdConfig, "threshold.init")
     sizes, dtype = config.sizes, config.dtype
     keys = jax.random.split(key, len(sizes) - 1)
     params = {}

@@ -9,6 +9,11 @@ Every scalar activation is elementwise: ``x`` of any shape and floating dtype in
 the same shape and dtype out. Each has a derivative ``<name>_prime(x)`` written out in closed
 form (never via autodiff); the tests compare each against ``jax.grad``.
 
+NaN propagates: every function and every closed-form derivative returns NaN where ``x`` is
+NaN (a comparison alone would map NaN to 0 or 1 and hide a poisoned input, so ``relu``,
+``binary_step`` and the constant derivatives select ``x`` itself at NaN); for every other
+input the values are those of the plain formulas, bit for bit.
+
 Derivatives at kinks (where the notes leave a ``?``) follow what ``jax.grad`` of the function
 returns, so a hand backprop and autodiff agree bit for bit. At x = 0:
 
@@ -98,8 +103,14 @@ def tanh_prime(x: Array) -> Array:
     return 1.0 - t * t
 
 
+def _nan_to_nan(x: Array, y: Array) -> Array:
+    """``y`` where ``x`` is a number, NaN (``x`` itself) where ``x`` is NaN."""
+    return jnp.where(jnp.isnan(x), x, y)
+
+
 def relu(x: Array) -> Array:
-    """Rectifier max(0, x) (Qiu eq 119), as ``where(x > 0, x, 0)`` so ``jax.grad`` at 0 is 0.
+    """Rectifier max(0, x) (Qiu eq 119), as ``where(x <= 0, 0, x)``: ``jax.grad`` at 0 is 0
+    and NaN stays NaN.
 
     Args:
         x: array of any shape, floating dtype.
@@ -107,7 +118,7 @@ def relu(x: Array) -> Array:
     Returns:
         max(0, x), same shape and dtype as ``x``.
     """
-    return jnp.where(x > 0, x, jnp.zeros_like(x))
+    return jnp.where(x <= 0, jnp.zeros_like(x), x)
 
 
 def relu_prime(x: Array) -> Array:
@@ -117,9 +128,9 @@ def relu_prime(x: Array) -> Array:
         x: array of any shape, floating dtype.
 
     Returns:
-        0/1 array, same shape and dtype as ``x``.
+        0/1 array (NaN where ``x`` is NaN), same shape and dtype as ``x``.
     """
-    return (x > 0).astype(x.dtype)
+    return _nan_to_nan(x, (x > 0).astype(x.dtype))
 
 
 def softplus(x: Array) -> Array:
@@ -153,9 +164,9 @@ def binary_step(x: Array) -> Array:
         x: array of any shape, floating dtype.
 
     Returns:
-        0/1 array, same shape and dtype as ``x``.
+        0/1 array (NaN where ``x`` is NaN), same shape and dtype as ``x``.
     """
-    return (x >= 0).astype(x.dtype)
+    return _nan_to_nan(x, (x >= 0).astype(x.dtype))
 
 
 def binary_step_prime(x: Array) -> Array:
@@ -165,9 +176,9 @@ def binary_step_prime(x: Array) -> Array:
         x: array of any shape, floating dtype.
 
     Returns:
-        zeros, same shape and dtype as ``x``.
+        zeros (NaN where ``x`` is NaN), same shape and dtype as ``x``.
     """
-    return jnp.zeros_like(x)
+    return _nan_to_nan(x, jnp.zeros_like(x))
 
 
 def sign(x: Array) -> Array:
@@ -189,9 +200,9 @@ def sign_prime(x: Array) -> Array:
         x: array of any shape, floating dtype.
 
     Returns:
-        zeros, same shape and dtype as ``x``.
+        zeros (NaN where ``x`` is NaN), same shape and dtype as ``x``.
     """
-    return jnp.zeros_like(x)
+    return _nan_to_nan(x, jnp.zeros_like(x))
 
 
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
@@ -217,7 +228,7 @@ def leaky_relu_prime(x: Array, negative_slope: float = 0.01) -> Array:
     Returns:
         same shape and dtype as ``x``.
     """
-    return jnp.where(x > 0, jnp.ones_like(x), jnp.full_like(x, negative_slope))
+    return _nan_to_nan(x, jnp.where(x > 0, jnp.ones_like(x), jnp.full_like(x, negative_slope)))
 
 
 def elu(x: Array, alpha: float = 1.0) -> Array:
@@ -309,9 +320,9 @@ def identity_prime(x: Array) -> Array:
         x: array of any shape.
 
     Returns:
-        ones, same shape and dtype as ``x``.
+        ones (NaN where ``x`` is NaN), same shape and dtype as ``x``.
     """
-    return jnp.ones_like(x)
+    return _nan_to_nan(x, jnp.ones_like(x))
 
 
 # --------------------------------------------------------------------------- vector

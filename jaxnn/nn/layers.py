@@ -17,6 +17,7 @@ model: row i of ``E`` (shape (|V|, d)) is the vector of word i.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import jax
@@ -70,10 +71,16 @@ def dropout(x: Array, rate: float, *, key: Any = None, train: bool = False) -> A
         array with the shape and dtype of ``x``.
 
     Raises:
-        JaxnnError: ``rate`` outside [0, 1), or ``train=True`` with ``rate > 0`` and no key.
+        JaxnnError: ``rate`` outside [0, 1) (NaN included), ``x`` not floating, or
+            ``train=True`` with ``rate > 0`` and no key.
     """
+    if not isinstance(rate, numbers.Real) or isinstance(rate, (bool, np.bool_)):
+        raise JaxnnError(f"dropout rate must be a number in [0.0, 1.0); got {rate!r}")
     rate = float(rate)
     check_range(rate, 0.0, 1.0, "dropout rate")
+    if not jnp.issubdtype(jnp.result_type(x), jnp.floating):
+        raise JaxnnError("dropout needs a floating array (an integer one cannot hold the "
+                         f"1/(1 - rate) scaling); got dtype {jnp.result_type(x)}")
     if not train or rate == 0.0:
         return x
     if key is None:

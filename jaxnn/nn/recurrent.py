@@ -145,16 +145,24 @@ def prepare(params, x, *, cell, state0=None, lengths=None, mask=None, unroll=1,
     zero = cell.init_state(B, H, a.dtype)
     if state0 is None:
         return Prepared(cell, a, zero, m, impl)
-    n = len(cell.state_names)
-    if n > 1 and (not isinstance(state0, (tuple, list)) or len(state0) != n):
-        kind = "pair" if n == 2 else f"tuple of {n}"
-        raise ShapeError(f"state0 of cell {cell.name!r} must be a {kind} "
-                         f"({', '.join(cell.state_names)})")
+    _check_state_kind(cell, state0, "state0")
     parts = cell.split_state(state0)
     for name, s, z in zip(cell.state_names, parts, cell.split_state(zero)):
         if jnp.shape(s) != jnp.shape(z):
             raise ShapeError(f"state0 {name} must have shape {jnp.shape(z)}; got {jnp.shape(s)}")
     return Prepared(cell, a, cell.join_state(parts), m, impl)
+
+
+def _check_state_kind(cell, state, name: str) -> None:
+    """Raise :class:`ShapeError` unless ``state`` is a tuple of the cell's parts (a bare array
+    for a cell whose state is a pair would otherwise be unpacked along its rows)."""
+    n = len(cell.state_names)
+    if n > 1 and (not isinstance(state, (tuple, list)) or len(state) != n):
+        kind = "pair" if n == 2 else f"tuple of {n}"
+        got = (f"a bare array of shape {jnp.shape(state)}" if hasattr(state, "shape")
+               else type(state).__name__)
+        raise ShapeError(f"{name} of cell {cell.name!r} must be a {kind} "
+                         f"({', '.join(cell.state_names)}); got {got}")
 
 
 def _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat):
@@ -294,6 +302,7 @@ def cell_step(params, cell, state, x_t: jax.Array, *, activation: str | None = N
     """
     c = _cells.get(cell, activation=activation)
     h = check_params(params, c, x_t.shape[-1])
+    _check_state_kind(c, state, "state")
     h0 = c.output(state)
     if jnp.shape(h0)[-1] != h:
         raise ShapeError(f"state h must have last dimension {h}; got shape {jnp.shape(h0)}")

@@ -13,6 +13,11 @@ Step ``i`` gets its batch from ``batch_fn(data, i, batch_key_i)`` and calls
 says how the run's key becomes the per-step pair (:func:`fold_in_keys`, :func:`split_keys`).
 The data stay on the device and are passed to the jitted run as an argument (never baked into
 the compiled program as constants), so one compilation serves every call with same-shaped data.
+
+The runner checks no values (inside its scan every array is traced): its callers validate the
+data once, eagerly, before building it — :func:`jaxnn.train.fit` and
+:func:`jaxnn.train.gradient_descent` through :mod:`jaxnn.train.validate`, which also lists
+the checks that run inside the step.
 """
 
 from __future__ import annotations
@@ -135,7 +140,19 @@ def make_runner(step: StepFn, batch_fn: BatchFn, n_steps: int, *,
     return jax.jit(run) if jit else run
 
 
-def make_epoch_fn(step: StepFn, n: int, batch_size: int
+def _with_finite_flags(step: StepFn) -> StepFn:
+    """``step`` whose aux is (n_leaves,) bools: is each float leaf of the new params finite."""
+
+    def flagged(params, opt_state, batch, key):
+        params, opt_state, loss, _ = step(params, opt_state, batch, key)
+        flags = [jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(params)
+                 if jnp.issubdtype(v.dtype, jnp.inexact)]
+        return params, opt_state, loss, jnp.stack(flags) if flags else jnp.ones((0,), bool)
+
+    return flagged
+
+
+def make_epoch_fn(step: StepFn, n: int, batch_size: int, *, finite_flags: bool = False
                   ) -> Callable[[Any, Any, Any, Array], tuple[Any, Any, Array]]:
     """One jitted epoch of (mini-)batch steps over a data tuple of N samples.
 
@@ -148,24 +165,33 @@ def make_epoch_fn(step: StepFn, n: int, batch_size: int
         step: train step ``(params, opt_state, batch, key) -> (params, opt_state, loss, aux)``.
         n: number of samples N.
         batch_size: B, 1 ≤ B ≤ N.
+        finite_flags: also return ``flags`` (N // B, n_leaves): after step i, is each float
+            leaf of the params finite (how ``fit`` finds the step that broke a run: a replay
+            of one epoch, never the hot loop).
 
     Returns:
         ``epoch(params, opt_state, data, key) -> (params, opt_state, losses)`` with ``data``
-        a tuple of arrays (N, ...) and ``losses`` (N // B,).
+        a tuple of arrays (N, ...) and ``losses`` (N // B,) (``(..., losses, flags)`` with
+        ``finite_flags``).
     """
     full = batch_size == n
+    if finite_flags:
+        step = _with_finite_flags(step)
 
     def batch_fn(d, i, _):
         arrays, idx = d
         return tuple(arrays) if full else take(arrays, idx[i])
 
-    run = make_runner(step, batch_fn, n // batch_size, step_keys=fold_in_keys, jit=False)
+    run = make_runner(step, batch_fn, n // batch_size, step_keys=fold_in_keys,
+                      keep_aux=finite_flags, jit=False)
 
     @jax.jit
     def epoch(params, opt_state, data, key):
         perm_key, step_key = jax.random.split(key)
         idx = epoch_indices(None if full else perm_key, n, batch_size)
         out = run(params, opt_state, (tuple(data), idx), step_key)
+        if finite_flags:
+            return out.params, out.opt_state, out.losses, out.aux
         return out.params, out.opt_state, out.losses
 
     return epoch

@@ -16,6 +16,7 @@ import optax
 from jaxnn.errors import JaxnnError, check_positive
 from jaxnn.train.engine import make_runner
 from jaxnn.train.step import make_train_step
+from jaxnn.train.validate import check_training_data
 
 Array = jax.Array
 Params = Any
@@ -59,8 +60,9 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
         :class:`GDResult` ``(params, losses (steps,), trace)``.
 
     Raises:
-        JaxnnError: ``steps`` < 1, a non-positive ``learning_rate``, or not exactly one of
-            ``learning_rate`` and ``optimizer``.
+        JaxnnError: ``steps`` < 1, a non-positive ``learning_rate``, not exactly one of
+            ``learning_rate`` and ``optimizer``, an empty or non-finite ``batch`` (the first
+            bad index named), or whatever the model's loss refuses on it.
     """
     check_positive(steps, "steps")
     if (learning_rate is None) == (optimizer is None):
@@ -68,7 +70,9 @@ def gradient_descent(loss_fn: Callable[[Params, Batch], Array], params: Params, 
     if optimizer is None:
         check_positive(learning_rate, "learning_rate")
         optimizer = optax.sgd(learning_rate)
-    loss_fn(params, batch)  # validate the inputs eagerly, before tracing
+    if isinstance(batch, (tuple, list)):  # finite, non-empty arrays sharing N
+        check_training_data(batch, "batch")
+    loss_fn(params, batch)  # the model's own checks, eagerly on the whole set, before tracing
     train = make_train_step(lambda p, b, _key: loss_fn(p, b), optimizer, jit=False)
 
     def step(p, state, b, key):

@@ -23,6 +23,18 @@ Hooks for other engines: inside a ``jaxnn.train.parallel.data_parallel()`` block
 unchanged. ``step_fn`` replaces the built step altogether (e.g. a hand-derived backward pass);
 it must have the signature ``(params, opt_state, batch, key) -> (params, opt_state, loss, aux)``
 and be traceable (it runs inside the epoch's scan).
+
+Bad data never train silently (:mod:`jaxnn.train.validate` has the table of which check runs
+where): before the first step, ``fit`` checks ``key``, ``eval_batch_size``, a given
+``opt_state`` against ``optimizer.init(params)``, and ``train_data`` and ``valid_data`` once,
+on the host (finite floats, N > 0, and one eager call of ``loss_fn`` on the rows holding each
+integer array's extremes, so the model's own label-range and shape checks run on concrete
+values). After every epoch it checks the losses and the new parameters for NaN/inf (one
+reduction); a non-finite epoch is replayed once to name the step and the first non-finite
+leaf (the loss, or a parameter after the update), and the run stops with
+:class:`jaxnn.errors.NonFiniteError` holding the last good parameters — no checkpoint is
+written for the broken epoch, so the last one on disk is good. ``checks=True`` adds
+``jax.experimental.checkify`` checks inside every step.
 """
 
 from __future__ import annotations
@@ -39,11 +51,13 @@ import numpy as np
 import optax
 
 from jaxnn.data.batching import check_data, resolve_batch_size
-from jaxnn.errors import JaxnnError
+from jaxnn.errors import JaxnnError, NonFiniteError
 from jaxnn.train import progress as prog
 from jaxnn.train.checkpoint import Checkpointer, run_signature
 from jaxnn.train.engine import StepFn, make_epoch_fn
-from jaxnn.train.step import as_keyed, make_train_step
+from jaxnn.train.step import add_checks, as_keyed, make_train_step, raise_checks
+from jaxnn.train.validate import (check_key, check_opt_state, check_params,
+                                  check_training_data, first_nonfinite_leaf, leaf_names)
 
 Array = jax.Array
 #: the array part of :class:`FitState` (what a checkpoint stores with orbax)
@@ -186,7 +200,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
         log_path: str | Path | None = None, progress: bool | str = True,
         callback: Callable[[dict[str, Any]], None] | None = None,
         has_aux: bool = False, checkpoint_every: int = 1, eval_batch_size: int | None = 4096,
-        opt_state: Any = None, step_fn: StepFn | None = None) -> FitResult:
+        opt_state: Any = None, step_fn: StepFn | None = None,
+        checks: bool = False) -> FitResult:
     """Train ``params`` for ``epochs`` epochs of (mini-)batch gradient descent.
 
     Args:
@@ -227,28 +242,48 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
         opt_state: initial optimizer state (default ``optimizer.init(params)``).
         step_fn: a ready, traceable step to scan instead of
             ``make_train_step(loss_fn, optimizer, has_aux=has_aux)``.
+        checks: wrap each epoch in ``jax.experimental.checkify`` with checks inside every
+            step (finite batch, loss and updated params), for what the
+            eager checks before the run cannot see; costs some speed, never changes a number.
 
     Returns:
         :class:`FitResult`.
 
     Raises:
-        ShapeError: arrays in ``train_data``/``valid_data`` disagree on N.
-        JaxnnError: bad epochs/batch_size/patience, a negative learning rate, a checkpoint of
-            a different model, or a NaN/inf training loss (the last good checkpoint is kept).
+        ShapeError: arrays in ``train_data``/``valid_data`` disagree on N, or shapes the
+            model refuses (named by the model, with the row).
+        NonFiniteError: a NaN/inf loss or parameter: the message names the epoch, the step
+            and the first non-finite leaf; the error's ``.params`` are the last good ones and
+            the last checkpoint written is good.
+        JaxnnError: bad epochs/batch_size/patience/eval_batch_size, a key that is not a
+            ``jax.random`` key, params that are not finite float arrays, an ``opt_state`` not
+            built for ``params``, non-finite data or
+            labels the model refuses (named with their index), a negative learning rate, a
+            checkpoint of a different model.
     """
+    check_key(key)
+    check_params(params)
     _check_count(epochs, "epochs")
     _check_count(patience, "patience", allow_none=True)
     _check_count(checkpoint_every, "checkpoint_every")
+    _check_count(eval_batch_size, "eval_batch_size", allow_none=True)
     if patience is not None and valid_data is None:
         raise JaxnnError("patience (early stopping) needs valid_data")
-    n = check_data(train_data, "train_data")
+    keyed = as_keyed(loss_fn)
+    n = check_training_data(train_data, "train_data", loss_fn=keyed, params=params, key=key)
     bs = resolve_batch_size(n, batch_size)
     if valid_data is not None:
-        check_data(valid_data, "valid_data")
+        check_training_data(valid_data, "valid_data", params=params,
+                            loss_fn=lambda p, batch, _key: keyed(p, batch, None))
+    if opt_state is not None:
+        check_opt_state(optimizer, params, opt_state)
     if step_fn is None:
         check_descends(optimizer, params)
         step_fn = make_train_step(loss_fn, optimizer, has_aux=has_aux)
-    run_epoch = make_epoch_fn(step_fn, n, bs)
+    if checks:
+        run_epoch = raise_checks(make_epoch_fn(add_checks(step_fn), n, bs))
+    else:
+        run_epoch = make_epoch_fn(step_fn, n, bs)
     # Data go to the device once (already placed/sharded jax arrays are kept as they are).
     train_data = tuple(jnp.asarray(a) for a in train_data)
     if valid_data is not None:
@@ -273,11 +308,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             new_params, new_opt_state, losses = run_epoch(
                 state.params, state.opt_state, train_data, jax.random.fold_in(state.key, epoch))
             losses = np.asarray(losses)
-            if not np.all(np.isfinite(losses)):
-                bad = int(np.argmin(np.isfinite(losses)))
-                where = f"; last good checkpoint: {ckpt.directory}" if ckpt else ""
-                raise JaxnnError(f"training loss became NaN/inf ({losses[bad]}) at epoch "
-                                 f"{epoch}, step {bad + 1} of {len(losses)}: stopped{where}")
+            if not np.all(np.isfinite(losses)) or first_nonfinite_leaf(new_params):
+                raise _nonfinite(step_fn, n, bs, state, train_data, epoch, losses, ckpt)
             record: dict[str, Any] = {"epoch": epoch, "train_loss": float(losses.mean())}
             if valid_fn is not None:
                 metrics = evaluate(valid_fn, new_params, valid_data, eval_batch_size)
@@ -305,6 +337,45 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
     best_params = state.best_params if valid_fn is not None else state.params
     return FitResult(state.params, state.opt_state, history, best_epoch, best_params,
                      bool(state.stopped_early))
+
+
+def _nonfinite(step_fn, n, bs, state, train_data, epoch, losses, ckpt) -> NonFiniteError:
+    """The error for an epoch that produced a NaN/inf: replay it once from its (good) start to
+    find the first step whose loss, or whose updated parameters, are non-finite."""
+    step, leaf, value = None, None, None
+    try:
+        replay = make_epoch_fn(step_fn, n, bs, finite_flags=True)
+        _, _, r_losses, flags = replay(state.params, state.opt_state, train_data,
+                                       jax.random.fold_in(state.key, epoch))
+        r_losses, flags = np.asarray(r_losses), np.asarray(flags)
+        names = [name for name, v in zip(leaf_names(state.params), jax.tree.leaves(state.params))
+                 if jnp.issubdtype(v.dtype, jnp.inexact)]
+        for i in range(len(r_losses)):
+            if not np.isfinite(r_losses[i]):
+                step, leaf, value = i + 1, "loss", r_losses[i]
+                break
+            if flags.shape[1] and not flags[i].all():
+                step, leaf, value = i + 1, names[int(np.argmin(flags[i]))], r_losses[i]
+                break
+    except Exception:  # a step that cannot be replayed (e.g. donated buffers): say less
+        pass
+    if step is None:
+        bad = ~np.isfinite(losses)
+        if bad.any():
+            step, leaf, value = int(np.argmax(bad)) + 1, "loss", losses[int(np.argmax(bad))]
+        else:
+            leaf = "the parameters"
+    if leaf == "loss":
+        what = f"the loss is {value} (computed before this step's update)"
+    else:
+        what = f"{leaf} holds NaN/inf after this step's update (the loss before it was {value})"
+    at = f"step {step} of {len(losses)}" if step is not None else "some step"
+    kept = (f"the parameters of epoch {epoch - 1} are kept (this error's .params)"
+            if epoch > 1 else "the initial parameters are kept (this error's .params)")
+    where = f"; last good checkpoint: {ckpt.directory}" if ckpt else ""
+    return NonFiniteError(f"training became NaN/inf at epoch {epoch}, {at}: {what}; stopped: "
+                          f"{kept}{where}", epoch=epoch, step=step, leaf=leaf,
+                          params=state.params, opt_state=state.opt_state)
 
 
 def _make_valid_fn(loss_fn, has_aux, eval_fn):

@@ -132,12 +132,22 @@ def shard_batch(batch: Any, mesh: Mesh, *, axis: int = 0) -> Any:
         mesh: from :func:`make_mesh`.
 
     Raises:
-        JaxnnError: B is not a multiple of the number of devices.
+        JaxnnError: ``axis`` not an integer, a leaf (a scalar included) without that axis
+            (the message names the leaf and its shape), or B not a multiple of the number of
+            devices.
     """
-    leaves = jax.tree.leaves(batch)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise JaxnnError(f"axis must be an integer (the batch axis); got {axis!r}")
+    leaves = jax.tree_util.tree_flatten_with_path(batch)[0]
     if not leaves:
         return batch
-    sizes = {np.shape(x)[axis] for x in leaves}
+    for path, x in leaves:
+        nd = np.ndim(x)
+        if not -nd <= axis < nd:
+            raise JaxnnError(f"shard_batch: leaf batch{jax.tree_util.keystr(path)} of shape "
+                             f"{tuple(np.shape(x))} has no axis {axis} to split over the "
+                             f"mesh (every leaf needs the batch axis; a scalar has none)")
+    sizes = {np.shape(x)[axis] for _, x in leaves}
     if len(sizes) != 1:
         raise JaxnnError(f"batch arrays disagree on axis {axis}: sizes {sorted(sizes)}")
     check_divisible(sizes.pop(), mesh)
