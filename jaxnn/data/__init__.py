@@ -17,3 +17,4 @@ from jaxnn.data.datasets import (  # noqa: F401
     wine,
 )
 from jaxnn.data.mnist_cache import cache_dir, fetch as fetch_mnist, mnist  # noqa: F401
+from jaxnn.data import synthetic_text, text  # noqa: F401,E402
