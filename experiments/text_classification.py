@@ -40,11 +40,11 @@ from jaxnn.train.engine import make_epoch_fn
 
 TITLE = "Text classification: bag of word vectors (mean, max), Kim's CNN, an LSTM"
 
-_BAG = {"kind": "bag", "m": 64, "hidden": [], "dropout": 0.0, "word_dropout": 0.0,
+_BAG = {"kind": "bag", "m": 64, "hidden": [], "dropout": 0.3, "word_dropout": 0.3,
         "bigrams": 0}
 MODELS = {
     "bag_mean": dict(_BAG, pool="mean"),
-    "bag_max": dict(_BAG, pool="max"),
+    "bag_max": dict(_BAG, pool="max", word_dropout=0.0),
     "cnn": {"kind": "cnn", "m": 64, "widths": [3, 4, 5], "maps": 50, "dropout": 0.5},
     "lstm": {"kind": "lstm", "m": 64, "hidden_size": 64, "readout": "mean", "dropout": 0.2},
 }
@@ -55,9 +55,18 @@ QUICK = {"datasets": ["synthetic"], "seeds": 1, "models": MODELS,
          "train": dict(_TRAIN, epochs=8, min_count=1, max_length=64),
          "synthetic": {"n_docs": 1500, "n_classes": 4, "vocab_size": 400, "min_len": 8,
                        "max_len": 40, "signal": 0.15}}
+# Recipes chosen on validation accuracy (split 0): RT peaks after 2–5 epochs at lr 3e-3; BBC
+# (1,700 long training articles, 53 steps an epoch) needs lr 1e-2 and more epochs; its bag
+# models read up to 1,000 tokens (95% of articles whole), the CNN and LSTM the first 200.
+_SHORT = {"max_length": 200, "epochs": 6, "lr": 3e-3}
 FULL = {"datasets": ["bbc", "rt"], "seeds": 3, "models": MODELS, "train": _TRAIN,
-        "per_dataset": {"bbc": {"train": {"max_length": 400}},
-                        "rt": {"train": {"max_length": 60}}}}
+        "per_dataset": {
+            "bbc": {"train": {"max_length": 1000, "lr": 1e-2, "batch": 32, "epochs": 30,
+                              "patience": 5},
+                    "models": {"cnn": {"train": _SHORT}, "lstm": {"train": _SHORT}}},
+            "rt": {"train": {"max_length": 60, "length_quantile": 0.99, "epochs": 8,
+                             "patience": 3},
+                   "models": {"cnn": {"train": {"epochs": 5}}}}}}
 
 DATASETS = ("synthetic", "bbc", "rt")
 REFERENCE = {"test_accuracy_rt_bag_mean": 0.762, "test_accuracy_rt_cnn": 0.761,
@@ -191,9 +200,11 @@ def run_dataset(name: str, config: dict, seed: int) -> dict:
             tcfg = _merged(train_base, spec.get("train"))
             cfg = make_config(spec, len(vocab), len(classes))
             t0 = time.perf_counter()
-            params, curve, predict = train_model(cfg, data, tcfg,
+            Lm = max(5, min(tcfg["max_length"], info["length"]))  # a model's own (shorter) cut
+            data_m = {k: (v[0][:, :Lm], v[1][:, :Lm], v[2]) for k, v in data.items()}
+            params, curve, predict = train_model(cfg, data_m, tcfg,
                                                  jax.random.key(1000 * (seed + s) + j))
-            p = probabilities(predict, params, data["test"])
+            p = probabilities(predict, params, data_m["test"])
             secs = time.perf_counter() - t0
             pred, y = p.argmax(1), data["test"][2]
             r = res["models"][m]
