@@ -259,6 +259,34 @@ def _check(kind: str, closed_form: Callable, f: Callable, args: tuple, *,
     return GradientReport(kind, tuple(rows), (rtol, atol, fd_rtol, fd_atol, fd_eps))
 
 
+def _validated(kind: str, closed_form: Callable, f: Callable, args: tuple,
+               options: dict) -> GradientReport:
+    """:func:`_check` after the arguments a caller can get wrong are named."""
+    if not callable(closed_form):
+        raise JaxnnError(f"closed_form must be a function of the same arguments as f; got "
+                         f"{closed_form!r:.60}")
+    if not callable(f):
+        raise JaxnnError(f"f must be a function; got {f!r:.60}")
+    known = [p for p in inspect.signature(_check).parameters if p not in
+             ("kind", "closed_form", "f", "args")]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise JaxnnError(f"unknown option(s) {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(known)}")
+    if not args:
+        raise JaxnnError(f"{kind}() needs at least one argument point for f (got no args)")
+    nums, _ = _argnums_tuple(options.get("argnums", 0), len(args))
+    for i in nums:
+        for leaf in jax.tree.leaves(args[i]):
+            dt = np.result_type(leaf)
+            if not jnp.issubdtype(dt, jnp.inexact):
+                raise JaxnnError(f"argument {i} of f is differentiated and must be floating; "
+                                 f"got dtype {dt} (use .astype(float))")
+            if not np.all(np.isfinite(np.asarray(leaf))):
+                raise JaxnnError(f"argument {i} of f holds non-finite values (NaN or inf)")
+    return _check(kind, closed_form, f, args, **options)
+
+
 def gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
     """Compare a closed-form gradient with ``jax.grad`` and central differences, in float64.
 
@@ -299,7 +327,7 @@ def gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> 
             and ``points``.
         TypeError: an unknown option.
     """
-    return _check("gradient", closed_form, f, args, **options)
+    return _validated("gradient", closed_form, f, args, options)
 
 
 def jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:
@@ -324,7 +352,7 @@ def jacobian(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> 
     Raises:
         ShapeError: as in :func:`gradient`, or ``f`` does not return one array.
     """
-    return _check("jacobian", closed_form, f, args, **options)
+    return _validated("jacobian", closed_form, f, args, options)
 
 
 def assert_gradient(closed_form: Callable, f: Callable, *args: Any, **options: Any) -> GradientReport:

@@ -26,14 +26,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import ShapeError, check_finite, check_labels, check_positive
+from jaxnn.errors import JaxnnError, ShapeError, check_finite, check_labels, check_positive
 
 Array = jax.Array
 
 
 def _as_predictions(y_pred_or_logits: Array, labels: Array) -> Array:
     """Class indices from either indices (shape of ``labels``) or scores (labels.shape + (C,))."""
+    if y_pred_or_logits is None or labels is None:
+        raise JaxnnError("accuracy needs predictions (or scores) and labels; got None")
     ps, ls = tuple(np.shape(y_pred_or_logits)), tuple(np.shape(labels))
+    if not np.prod(ls, dtype=int):
+        raise ShapeError(f"accuracy needs at least one example; got labels of shape {ls}")
     if ps == ls:
         return y_pred_or_logits
     if len(ps) == len(ls) + 1 and ps[:-1] == ls:
@@ -62,7 +66,11 @@ def accuracy(y_pred_or_logits: Array, labels: Array) -> Array:
 
 
 def _checked(pred: Array, labels: Array, num_classes: int) -> None:
-    check_positive(num_classes, "num_classes")
+    if (not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool)
+            or num_classes < 1):
+        raise JaxnnError(f"num_classes must be an integer >= 1; got {num_classes!r}")
+    if np.size(labels) == 0:
+        raise ShapeError("metrics need at least one example; got empty labels")
     if np.shape(pred) != np.shape(labels):
         raise ShapeError(
             f"pred and labels must have the same shape; got {tuple(np.shape(pred))} and "
@@ -138,7 +146,10 @@ def perplexity(logp) -> float:
     """
     from jaxnn.errors import JaxnnError  # local: keeps this appended block self-contained
 
-    a = np.asarray(logp, dtype=np.float64)
+    try:
+        a = np.asarray(logp, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise JaxnnError(f"logp must be an array of log-probabilities; got {logp!r:.40}") from None
     if a.size == 0:
         raise ShapeError("perplexity needs at least one log-probability; got an empty array")
     if np.isnan(a).any() or (a > 1e-12).any():
@@ -170,6 +181,8 @@ def nearest_neighbours(C, ids, k: int) -> tuple[np.ndarray, np.ndarray]:
     E = np.asarray(C, dtype=np.float64)
     if E.ndim != 2:
         raise ShapeError(f"C must be a (V, m) matrix; got shape {E.shape}")
+    if not np.all(np.isfinite(E)):
+        raise JaxnnError("C contains non-finite values (NaN or inf)")
     V = E.shape[0]
     q = np.asarray(ids).reshape(-1)
     if q.size and not np.issubdtype(q.dtype, np.integer):

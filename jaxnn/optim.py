@@ -59,7 +59,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnn.errors import JaxnnError
+from jaxnn.errors import JaxnnError, check_tree
 from jaxnn.nn.losses import Mask, resolve_mask
 
 Array = jax.Array
@@ -123,6 +123,12 @@ def _zeros(params):
     return jax.tree.map(jnp.zeros_like, params)
 
 
+def _check_state(state_tree: Any, grads: Any, name: str) -> None:
+    """The optimizer state must have been built (``init``) for parameters like ``grads``."""
+    check_tree(state_tree, grads, f"optimizer state {name}",
+               what="an optimizer state built for other parameters?")
+
+
 def _count0() -> Array:
     return jnp.zeros([], jnp.int32)
 
@@ -173,6 +179,7 @@ def momentum(learning_rate: LearningRate, rho: float = 0.9) -> optax.GradientTra
         return MomentumState(_count0(), _zeros(params))
 
     def update(grads, state, params=None):
+        _check_state(state.delta, grads, "delta")
         rate = lr(state.count)
         delta = jax.tree.map(lambda d, g: rho * d - rate * g, state.delta, grads)
         return delta, MomentumState(state.count + 1, delta)
@@ -204,6 +211,7 @@ def adagrad(learning_rate: LearningRate, eps: float = 0.0) -> optax.GradientTran
 
     def update(grads, state, params=None):
         rate = lr(state.count)
+        _check_state(state.sum_sq, grads, "sum_sq")
         sum_sq = jax.tree.map(lambda s, g: s + g * g, state.sum_sq, grads)
         updates = jax.tree.map(lambda g, s: step(g, s, rate), grads, sum_sq)
         return updates, AdaGradState(state.count + 1, sum_sq)
@@ -235,6 +243,7 @@ def adadelta(rho: float = 0.95, eps: float = 1e-6) -> optax.GradientTransformati
         return AdaDeltaState(_zeros(params), _zeros(params))
 
     def update(grads, state, params=None):
+        _check_state(state.e_g2, grads, "e_g2")
         e_g2 = jax.tree.map(lambda e, g: rho * e + (1 - rho) * g * g, state.e_g2, grads)
         dx = jax.tree.map(lambda g, eg, ex: -jnp.sqrt(ex + eps) / jnp.sqrt(eg + eps) * g,
                           grads, e_g2, state.e_dx2)

@@ -185,12 +185,25 @@ class Vocabulary:
             JaxnnError: empty corpus, ``min_count < 1``, repeated reserved symbols, or a
                 ``max_size`` smaller than the number of reserved symbols.
         """
+        if isinstance(tokens_or_counts, (str, bytes)) or tokens_or_counts is None:
+            raise JaxnnError("tokens_or_counts must be a list of tokens or a {token: count} "
+                             f"mapping (tokenize a text first); got {tokens_or_counts!r:.40}")
         counts = Counter(dict(tokens_or_counts) if isinstance(tokens_or_counts, Mapping)
                          else tokens_or_counts)
         if not counts:
             raise JaxnnError("cannot build a vocabulary from an empty corpus")
-        if int(min_count) < 1:
-            raise JaxnnError(f"min_count must be >= 1; got {min_count!r}")
+        bad_tok = [t for t in counts if not isinstance(t, str)]
+        if bad_tok:
+            raise JaxnnError(f"tokens must be str; got {bad_tok[0]!r} "
+                             f"({type(bad_tok[0]).__name__})")
+        bad_cnt = [(t, c) for t, c in counts.items()
+                   if not isinstance(c, (int, np.integer)) or isinstance(c, bool) or c < 0]
+        if bad_cnt:
+            raise JaxnnError(f"counts must be integers >= 0; got count {bad_cnt[0][1]!r} for "
+                             f"token {bad_cnt[0][0]!r}")
+        if (not isinstance(min_count, (int, np.integer)) or isinstance(min_count, bool)
+                or min_count < 1):
+            raise JaxnnError(f"min_count must be an integer >= 1; got {min_count!r}")
         reserved = [s for s in (pad, unk) if s is not None] + list(specials)
         if len(set(reserved)) != len(reserved):
             raise JaxnnError(f"reserved symbols must be distinct; got {reserved}")
@@ -236,6 +249,9 @@ class Vocabulary:
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """Ids of ``tokens``: (T,) int32; unknown tokens -> ``unk_id`` (error if unk is None)."""
+        if isinstance(tokens, (str, bytes)):
+            raise JaxnnError(f"encode takes a list of tokens, not a str (tokenize it first); "
+                             f"got {tokens!r:.40}")
         return np.fromiter((self.index(t) for t in tokens), dtype=np.int32)
 
     def decode(self, ids) -> list[str]:
@@ -275,6 +291,10 @@ def pad_truncate(seqs: Sequence[Sequence[int]], length: int, *, pad_id: int = 0
     if int(length) != length or length < 1:
         raise JaxnnError(f"pad_truncate length must be a positive integer; got {length!r}")
     length = int(length)
+    if seqs is None or isinstance(seqs, (str, bytes)) or not hasattr(seqs, "__len__"):
+        raise JaxnnError(f"seqs must be a sequence of id sequences; got {seqs!r:.40}")
+    if not isinstance(pad_id, (int, np.integer)) or isinstance(pad_id, bool) or pad_id < 0:
+        raise JaxnnError(f"pad_id must be an integer id >= 0; got {pad_id!r}")
     ids = np.full((len(seqs), length), pad_id, dtype=np.int32)
     mask = np.zeros((len(seqs), length), dtype=bool)
     for i, s in enumerate(seqs):

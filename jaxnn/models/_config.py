@@ -76,7 +76,7 @@ def float_field(config: Any, field: str, *, lo: float | None = None, hi: float |
     ok = isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool)
     if ok:
         v = float(value)
-        ok = not np.isnan(v)
+        ok = bool(np.isfinite(v))
         if ok and lo is not None:
             ok = v > lo if lo_open else v >= lo
         if ok and hi is not None:
@@ -102,10 +102,39 @@ def dtype_field(config: Any, field: str = "dtype") -> None:
     """Require a floating dtype (``jnp.float32``, ``"float64"``, …); stores its name."""
     value = getattr(config, field)
     try:
-        dt = jnp.dtype(value)
+        dt = None if value is None else jnp.dtype(value)
     except TypeError:
         dt = None
     if dt is None or not jnp.issubdtype(dt, jnp.floating):
         raise JaxnnError(f"{field_name(config, field)} must be a floating dtype; got {value!r}")
     set_field(config, field, dt.name)
 
+
+
+_EXPECTED: dict = {}
+
+
+def check_params(params: Any, init: Any, config: Any, name: str = "params") -> None:
+    """Raise unless ``params`` has the structure and leaf shapes ``init(key, config)`` gives.
+
+    The expected tree comes from ``jax.eval_shape`` (no arrays are drawn) and is cached per
+    config; the message names the missing or extra key, or the leaf and both shapes
+    (:func:`jaxnn.errors.check_tree`), instead of a ``KeyError`` deep in the model.
+    """
+    from jaxnn.errors import check_tree
+
+    if not isinstance(params, dict):
+        raise JaxnnError(f"{name} must be the dict init(key, config) returns; got "
+                         f"{type(params).__name__}")
+    try:
+        cache_key = (init, config)
+        like = _EXPECTED.get(cache_key)
+    except TypeError:  # an unhashable config (e.g. a custom cell object)
+        cache_key, like = None, None
+    if like is None:
+        import jax
+
+        like = jax.eval_shape(lambda key: init(key, config), jax.random.key(0))
+        if cache_key is not None:
+            _EXPECTED[cache_key] = like
+    check_tree(params, like, name, what=f"built for another config than {config!r:.120}")

@@ -110,7 +110,8 @@ class BagConfig:
         cfgcheck.choice_field(self, "pool", ("mean", "max"))
         cfgcheck.int_field(self, "bigrams", minimum=0)
         cfgcheck.sizes_field(self, "hidden", min_len=0)
-        self.head  # validates activation
+        cfgcheck.choice_field(self, "activation", mlp.act.NAMES)
+        self.head
 
     @property
     def rows(self) -> int:
@@ -248,6 +249,8 @@ def hashed_bigrams(ids: Array, mask: Array, vocab_size: int, buckets: int
         ``(bigram_ids (B, L − 1) int32, bigram_mask (B, L − 1) bool)``: pair t is
         (ids[t], ids[t+1]), real when both tokens are.
     """
+    if not cfgcheck.is_int(buckets) or buckets < 1:
+        raise JaxnnError(f"buckets must be an integer >= 1; got {buckets!r}")
     a = ids[:, :-1].astype(jnp.uint32)
     b = ids[:, 1:].astype(jnp.uint32)
     h = a * jnp.uint32(_HASH[0]) + b * jnp.uint32(_HASH[1])
@@ -391,6 +394,7 @@ def apply(params: dict, x: tuple[Array, Array], *, config, key: Array | None = N
     """
     _check_config(config)
     ids, mask = check_inputs(x, config)
+    cfgcheck.check_params(params, init, config)
     drop = train and (config.dropout > 0 or config.word_dropout > 0)
     if drop and key is None:
         raise JaxnnError("dropout with train=True needs a PRNG key; got key=None")

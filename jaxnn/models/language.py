@@ -41,7 +41,7 @@ import numpy as np
 from jax import lax
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_range
-from jaxnn.models._config import int_field
+from jaxnn.models._config import check_params, float_field, int_field, is_int
 from jaxnn.nn import cells, layers, recurrent
 from jaxnn.nn.init import glorot_uniform
 
@@ -92,13 +92,13 @@ class LMConfig:
         for f in ("vocab_size", "m", "h", "layers", "unroll"):
             int_field(self, f)
         cells.get(self.cell)
-        check_range(float(self.dropout), 0.0, 1.0, "LMConfig.dropout")
+        float_field(self, "dropout", lo=0.0, hi=1.0, hi_open=True)
         check_choice(self.impl, recurrent.IMPLS, "LMConfig.impl")
         check_choice(self.dtype, DTYPES, "LMConfig.dtype")
         if self.tie and self.m != self.h:
             raise JaxnnError(f"LMConfig.tie needs m == h (U = C); got m={self.m}, h={self.h}")
-        if self.init_scale is not None and not float(self.init_scale) > 0:
-            raise JaxnnError(f"LMConfig.init_scale must be > 0 or None; got {self.init_scale!r}")
+        if self.init_scale is not None:
+            float_field(self, "init_scale", lo=0.0, lo_open=True)
 
     @property
     def core(self) -> cells.Cell:
@@ -151,6 +151,8 @@ def init(key: jax.Array, config: LMConfig) -> dict:
 def initial_state(config: LMConfig, batch: int):
     """The zero state of every layer: a tuple of L cell states (``(B, h)`` or ``(h, c)``)."""
     _check_config(config)
+    if not is_int(batch) or batch < 1:
+        raise JaxnnError(f"batch must be an integer >= 1; got {batch!r}")
     cell = config.core
     return tuple(cell.init_state(int(batch), config.h, config.param_dtype)
                  for _ in range(config.layers))
@@ -186,6 +188,7 @@ def hidden(params: dict, ids, *, config: LMConfig, state=None, key=None, train: 
     """
     _check_config(config)
     ids = _check_ids(ids, config.vocab_size)
+    check_params(params, init, config)
     B = ids.shape[0]
     L, rate = config.layers, float(config.dropout)
     if len(params["rnn"]) != L:

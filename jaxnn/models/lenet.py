@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_floating, check_tree
+from jaxnn.errors import JaxnnError, ShapeError, check_floating, check_labels, check_tree
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import activations, losses
 from jaxnn.nn.conv import METHODS, conv, init_conv
@@ -311,6 +311,8 @@ def loss(params: dict, batch: tuple, *, config: LeNetConfig,
     """
     del key
     x, y = batch
+    cfgcheck.require_config(config, LeNetConfig, "lenet")
+    check_labels(y, config.num_classes, "y")
     scores = apply(params, x, config=config)
     if config.output == "rbf":
         rubbish = jnp.full(scores.shape[:1] + (1,), -config.map_j, scores.dtype)

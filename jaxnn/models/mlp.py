@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_floating, check_ndim
+from jaxnn.errors import JaxnnError, ShapeError, check_finite, check_floating, check_ndim
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import activations as act
 from jaxnn.nn import init as initializers
@@ -158,6 +158,7 @@ def _check_input(params: Params, x: Any, config: MLPConfig) -> None:
     _check_params(params, config)
     check_ndim(x, 2, "x")
     check_floating(x, "x")
+    check_finite(x, "x")
     n0 = config.sizes[0]
     if np.shape(x)[1] != n0:
         raise ShapeError(f"x must have shape (B, {n0}) to match sizes {config.sizes}; "
@@ -307,6 +308,8 @@ def loss(params: Params, batch: tuple[Array, Array], *, config: MLPConfig,
     Raises:
         JaxnnError: params that do not fit ``config``, or x and y with different batch sizes.
     """
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise JaxnnError(f"mlp.loss batch must be the pair (x, y); got {type(batch).__name__}")
     x, y = batch
     check_ndim(y, (1, 2), "y")
     if np.shape(x)[0] != np.shape(y)[0]:

@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_ndim
+from jaxnn.errors import JaxnnError, ShapeError, check_labels, check_ndim
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn.layers import dense, embedding
 
@@ -151,6 +151,7 @@ def init(key: Array, config: NPLMConfig) -> Params:
         "b": (V,)}, ["direct": {"W": (V, (n-1)m)}]}``; C uniform ±c_scale, H, U, W uniform
         ±weight_scale/√fan_in, d and b zeros.
     """
+    cfgcheck.require_config(config, NPLMConfig, "nplm.init")
     dt = jnp.dtype(config.dtype)
     kC, kH, kU, kW = jax.random.split(key, 4)
 
@@ -266,13 +267,14 @@ def _softmax_nll_bwd(res, g):
 _softmax_nll.defvjp(_softmax_nll_fwd, _softmax_nll_bwd)
 
 
-def _check_targets(contexts: Any, targets: Any) -> None:
+def _check_targets(contexts: Any, targets: Any, vocab_size: int) -> None:
     check_ndim(targets, 1, "targets")
     if np.shape(targets)[0] != np.shape(contexts)[0]:
         raise ShapeError(f"contexts and targets must share the batch size; got "
                          f"{tuple(np.shape(contexts))} and {tuple(np.shape(targets))}")
     if not jnp.issubdtype(jnp.result_type(targets), jnp.integer):
         raise JaxnnError(f"targets must be integer ids; got dtype {jnp.result_type(targets)}")
+    check_labels(targets, vocab_size, "targets")
 
 
 def loss(params: Params, batch: tuple[Array, Array], *, config: NPLMConfig,
@@ -293,7 +295,7 @@ def loss(params: Params, batch: tuple[Array, Array], *, config: NPLMConfig,
         scalar, dtype of the parameters.
     """
     contexts, targets = batch
-    _check_targets(contexts, targets)
+    _check_targets(contexts, targets, config.vocab_size)
     return _softmax_nll(apply(params, contexts, config=config, key=key), targets)
 
 
@@ -308,7 +310,7 @@ def logprob(params: Params, contexts: Array, targets: Array, *, config: NPLMConf
     Returns:
         (B,) natural-log probabilities (float of the parameters' dtype).
     """
-    _check_targets(contexts, targets)
+    _check_targets(contexts, targets, config.vocab_size)
     y = apply(params, contexts, config=config)
     lse = jax.nn.logsumexp(y, axis=1)
     return jnp.take_along_axis(y, targets[:, None], axis=1)[:, 0] - lse
@@ -328,6 +330,8 @@ def evaluate_logprob(params: Params, contexts: Any, targets: Any, *, config: NPL
         (N,) float64 numpy array of ln p.
     """
     contexts, targets = np.asarray(contexts), np.asarray(targets)
+    if not cfgcheck.is_int(batch_size) or batch_size < 1:
+        raise JaxnnError(f"batch_size must be an integer >= 1; got {batch_size!r}")
     _check_contexts(contexts, config)
     N = len(targets)
     if N == 0:

@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import JaxnnError, check_floating, check_ndim, check_same_leading, check_shape
+from jaxnn.errors import (JaxnnError, check_finite, check_floating, check_ndim, check_same_leading,
+                          check_shape)
 from jaxnn.models import _config as cfgcheck
 
 
@@ -192,6 +193,7 @@ def fit(x, y, *, config: PerceptronConfig, params=None) -> PerceptronFit:
     Returns:
         :class:`PerceptronFit`.
     """
+    check_finite(x, "x")
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.float32)

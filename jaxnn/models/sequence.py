@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_floating, check_ndim, check_positive
+from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import cells, layers, losses, recurrent
 from jaxnn.nn.init import glorot_uniform
 
@@ -71,7 +72,11 @@ class SequenceConfig:
     def __post_init__(self):
         cells.get(self.cell)
         for name in ("input_size", "hidden_size", "output_size"):
-            check_positive(getattr(self, name), name)
+            cfgcheck.int_field(self, name)
+        if not (isinstance(self.unroll, bool)
+                or (cfgcheck.is_int(self.unroll) and self.unroll >= 1)):
+            raise JaxnnError(f"SequenceConfig.unroll must be an integer >= 1 or a bool; "
+                             f"got {self.unroll!r}")
         check_choice(self.task, TASKS, "task")
         check_choice(self.impl, recurrent.IMPLS, "impl")
 

@@ -191,6 +191,8 @@ def loss(params: Params, batch: tuple[Array, Array], *, config: ThresholdConfig,
 
 def binary_inputs(n: int = 2) -> np.ndarray:
     """All 2ⁿ binary input rows in truth-table order (00, 01, 10, 11 for n = 2): (2ⁿ, n)."""
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise JaxnnError(f"binary_inputs needs n >= 1 inputs; got n={n!r}")
     return np.array(list(itertools.product((0.0, 1.0), repeat=n)), np.float32)
 
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import ShapeError
+from jaxnn.errors import JaxnnError, ShapeError
 
 __all__ = ["masked_mean", "masked_max"]
 
@@ -35,7 +35,10 @@ def _check(vectors, mask) -> Array:
     if tuple(np.shape(mask)) != tuple(np.shape(vectors))[:-1]:
         raise ShapeError(f"mask must have shape vectors.shape[:-1] = "
                          f"{tuple(np.shape(vectors))[:-1]}; got {tuple(np.shape(mask))}")
-    return jnp.asarray(mask).astype(bool)
+    if jnp.result_type(mask) != jnp.bool_:
+        raise JaxnnError(f"mask must be a bool array (True = real token); got dtype "
+                         f"{jnp.result_type(mask)}")
+    return jnp.asarray(mask)
 
 
 def masked_mean(vectors: Array, mask: Array) -> Array:

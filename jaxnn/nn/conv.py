@@ -24,6 +24,7 @@ numbers up to float rounding.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_shape
+from jaxnn.errors import (JaxnnError, ShapeError, check_choice, check_floating,
+                          check_positive, check_shape)
 from jaxnn.nn.conv_toeplitz import toeplitz_correlation, use_toeplitz
 
 KINDS = ("convolution", "correlation")
@@ -45,8 +47,9 @@ Padding = str | int | Sequence[int] | Sequence[tuple[int, int]]
 
 def as_tuple(v: int | Sequence[int], nd: int, name: str) -> tuple[int, ...]:
     """``v`` as ``nd`` positive ints (an int is repeated); JaxnnError naming ``v`` otherwise."""
-    t = (int(v),) * nd if np.ndim(v) == 0 else tuple(int(a) for a in v)
-    if len(t) != nd or any(a < 1 for a in t):
+    t = (v,) * nd if np.ndim(v) == 0 else tuple(v)
+    if (len(t) != nd or any(not isinstance(a, (numbers.Integral, np.integer))
+                            or isinstance(a, bool) for a in t) or any(a < 1 for a in t)):
         raise JaxnnError(f"{name} must be a positive int or {nd} positive ints; got {v!r}")
     return t
 
@@ -86,9 +89,13 @@ def pad_pairs(padding: Padding, kernel: Sequence[int]) -> tuple[tuple[int, int],
 def output_size(n: Sequence[int], kernel: Sequence[int], padding: Padding = "valid",
                 stride: int | Sequence[int] = 1) -> tuple[int, ...]:
     """Spatial output size ``floor((n + lo + hi − m) / s) + 1`` per axis (ints in, ints out)."""
+    kernel = as_tuple(tuple(kernel), len(tuple(kernel)), "kernel")
     pairs = pad_pairs(padding, kernel)
     s = as_tuple(stride, len(kernel), "stride")
-    return tuple((a + lo + hi - m) // st + 1 for a, m, (lo, hi), st in zip(n, kernel, pairs, s))
+    out = tuple((a + lo + hi - m) // st + 1 for a, m, (lo, hi), st in zip(n, kernel, pairs, s))
+    if any(o < 1 for o in out):
+        raise ShapeError(f"kernel {kernel} is larger than the (padded) input {tuple(n)}")
+    return out
 
 
 def check_table(table: Any, num_in: int, num_out: int) -> np.ndarray:
@@ -185,6 +192,7 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
     """
     check_choice(kind, KINDS, "convolution kind")
     check_choice(method, METHODS, "convolution method")
+    check_floating(x, "conv x")
     nd = np.ndim(W) - 2
     if nd < 1 or np.ndim(x) != nd + 2:
         raise ShapeError(f"x must be (B, P, *spatial) and W (K, P, *kernel) with the same number "
@@ -263,7 +271,12 @@ def init_conv(key: jax.Array, num_in: int, num_out: int, kernel: Sequence[int], 
     Returns:
         dict with "W" (K, P, *kernel) and "b" (K,).
     """
-    kernel = tuple(int(m) for m in kernel)
+    kernel = as_tuple(tuple(kernel), len(tuple(kernel)), "kernel")
+    for v, nm in ((num_in, "num_in"), (num_out, "num_out")):
+        if not isinstance(v, (numbers.Integral, np.integer)) or isinstance(v, bool) or v < 1:
+            raise JaxnnError(f"{nm} must be a positive int; got {v!r}")
+    if scale is not None:
+        check_positive(scale, "scale")
     t = np.ones((num_in, num_out), bool) if table is None else check_table(table, num_in,
                                                                          num_out)
     size = int(np.prod(kernel))

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_ndim, check_range
+from jaxnn.errors import JaxnnError, ShapeError, check_floating, check_ndim, check_range
 
 Array = jax.Array
 
@@ -42,6 +42,9 @@ def dense(params: dict[str, Array], x: Array) -> Array:
     Raises:
         ShapeError: W is not 2-D, b is not (n_out,), or x's last axis is not n_in.
     """
+    if not isinstance(params, dict) or "W" not in params or "b" not in params:
+        got = sorted(params) if isinstance(params, dict) else type(params).__name__
+        raise JaxnnError(f"dense params must be a dict with keys 'W' and 'b'; got {got}")
     W, b = params["W"], params["b"]
     check_ndim(W, 2, "dense W")
     n_out, n_in = np.shape(W)
@@ -51,6 +54,7 @@ def dense(params: dict[str, Array], x: Array) -> Array:
     if np.ndim(x) < 1 or np.shape(x)[-1] != n_in:
         raise ShapeError(f"dense input must have last axis {n_in} (W is {np.shape(W)}); "
                          f"got x of shape {tuple(np.shape(x))}")
+    check_floating(x, "dense x")
     z = x @ W.T
     return z + jnp.broadcast_to(b, z.shape)  # explicit: the suite forbids rank promotion
 
@@ -85,6 +89,9 @@ def dropout(x: Array, rate: float, *, key: Any = None, train: bool = False) -> A
         return x
     if key is None:
         raise JaxnnError("dropout with train=True and rate > 0 needs a PRNG key; got key=None")
+    if not hasattr(key, "dtype") or not (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                         or (key.dtype == jnp.uint32 and np.shape(key)[-1:] == (2,))):
+        raise JaxnnError(f"dropout key must be a jax.random.key; got {key!r:.60}")
     keep = 1.0 - rate
     mask = jax.random.bernoulli(key, keep, jnp.shape(x))
     dtype = jnp.result_type(x)

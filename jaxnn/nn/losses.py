@@ -30,8 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
-from jaxnn.errors import (JaxnnError, ShapeError, check_choice, check_finite, check_labels,
-                          check_ndim, check_positive)
+from jaxnn.errors import (JaxnnError, ShapeError, check_choice, check_finite, check_floating,
+                          check_labels, check_ndim, check_positive)
 from jaxnn.nn.activations import log_softmax, relu, softplus
 
 Array = jax.Array
@@ -50,6 +50,14 @@ def _check_same_shape(a: Any, b: Any, a_name: str, b_name: str) -> None:
     if np.shape(a) != np.shape(b):
         raise ShapeError(f"{a_name} and {b_name} must have the same shape; got "
                          f"{tuple(np.shape(a))} and {tuple(np.shape(b))}")
+    _check_nonempty(a, a_name)
+
+
+def _check_nonempty(x: Any, name: str) -> None:
+    """A mean over no element is NaN: refuse an empty batch (static: works under jit)."""
+    if np.ndim(x) and not np.prod(np.shape(x), dtype=int):
+        raise ShapeError(f"{name} is empty (shape {tuple(np.shape(x))}); a loss needs at "
+                         "least one example")
 
 
 def _check_interval(x: Any, lo: float, hi: float, name: str) -> None:
@@ -77,6 +85,8 @@ def _class_targets(scores: Array, labels: Array, scores_name: str,
     """
     if np.ndim(scores) == 0:
         raise ShapeError(f"{scores_name} needs a class axis (..., C); got shape ()")
+    check_floating(scores, scores_name)
+    _check_nonempty(scores, scores_name)
     a = _concrete(scores)
     check_finite(np.where(a == -np.inf, 0.0, a) if allow_neg_inf and a is not None else scores,
                  scores_name)
@@ -211,6 +221,10 @@ def nll(log_probs: Array, labels: Array) -> Array:
         scalar, mean over all leading positions.
     """
     labels, is_int = _class_targets(log_probs, labels, "log_probs", allow_neg_inf=True)
+    a = _concrete(log_probs)
+    if a is not None and a.size and np.nanmax(a) > 1e-6:
+        raise JaxnnError(f"log_probs must be log-probabilities <= 0 (take log_softmax of the "
+                         f"logits); got a maximum of {float(np.nanmax(a))!r}")
     return -jnp.mean(_pick(log_probs, labels, is_int))
 
 

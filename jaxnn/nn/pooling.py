@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import ShapeError, check_choice, check_shape
+from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_shape
 from jaxnn.nn.conv import as_tuple, map_axis, spatial_shape
 
 POOL_KINDS = ("max", "avg", "sum")
@@ -137,6 +137,8 @@ def init_subsample(num_maps: int, *, w: float = 1.0, b: float = 0.0,
 
     ``w`` starts at 1 and ``b`` at 0 by default, so the layer starts as plain ``down``.
     """
+    if not isinstance(num_maps, (int, np.integer)) or isinstance(num_maps, bool) or num_maps < 1:
+        raise JaxnnError(f"num_maps must be a positive int; got {num_maps!r}")
     return {"w": jnp.full((num_maps,), w, dtype), "b": jnp.full((num_maps,), b, dtype)}
 
 

@@ -34,7 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_ndim, check_positive
+from jaxnn.errors import (JaxnnError, ShapeError, check_choice, check_finite, check_floating,
+                          check_ndim, check_positive)
 from jaxnn.nn import cells as _cells
 from jaxnn.nn.cells import Cell, check_params, init
 
@@ -134,6 +135,8 @@ def prepare(params, x, *, cell, state0=None, lengths=None, mask=None, unroll=1,
     cell = _cells.get(cell, activation=activation)
     impl = resolve_impl(cell, impl)
     check_ndim(x, 3, "x (batch, time, features)")
+    check_floating(x, "x")
+    check_finite(x, "x")
     B, T, D = x.shape
     if T < 1:
         raise ShapeError(f"sequences must have at least 1 time step; got x of shape {x.shape}")

@@ -55,7 +55,7 @@ from jaxnn.errors import JaxnnError, NonFiniteError
 from jaxnn.train import progress as prog
 from jaxnn.train.checkpoint import Checkpointer, run_signature
 from jaxnn.train.engine import StepFn, make_epoch_fn
-from jaxnn.train.step import add_checks, as_keyed, make_train_step, raise_checks
+from jaxnn.train.step import add_checks, as_keyed, check_callables, make_train_step, raise_checks
 from jaxnn.train.validate import (check_key, check_opt_state, check_params,
                                   check_training_data, first_nonfinite_leaf, leaf_names)
 
@@ -261,6 +261,7 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             labels the model refuses (named with their index), a negative learning rate, a
             checkpoint of a different model.
     """
+    check_callables(loss_fn, optimizer)
     check_key(key)
     check_params(params)
     _check_count(epochs, "epochs")

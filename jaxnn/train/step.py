@@ -156,6 +156,17 @@ class _FirstCallChecked:
         return getattr(self._fn, name)
 
 
+def check_callables(loss_fn: Any, optimizer: Any) -> None:
+    """Raise unless ``loss_fn`` is callable and ``optimizer`` an optax transformation."""
+    if not callable(loss_fn):
+        raise JaxnnError(f"loss_fn must be a function loss_fn(params, batch[, key]); got "
+                         f"{loss_fn!r:.60}")
+    if not (callable(getattr(optimizer, "init", None))
+            and callable(getattr(optimizer, "update", None))):
+        raise JaxnnError(f"optimizer must be an optax.GradientTransformation (e.g. "
+                         f"optax.sgd(0.1)); got {optimizer!r:.60}")
+
+
 def make_train_step(loss_fn: Callable[..., Any], optimizer: optax.GradientTransformation, *,
                     has_aux: bool = False, jit: bool = True, donate: bool = False,
                     mesh: Any = None, checks: bool = False) -> StepFn:
@@ -194,6 +205,7 @@ def make_train_step(loss_fn: Callable[..., Any], optimizer: optax.GradientTransf
             batch with NaN/inf or B = 0, labels the model refuses; ``checks=True`` with
             ``jit=False``.
     """
+    check_callables(loss_fn, optimizer)
     if checks and not jit:
         raise JaxnnError("checks=True needs jit=True (checkify wraps the compiled step); for "
                          "a step to put inside your own jit, use add_checks and raise_checks")

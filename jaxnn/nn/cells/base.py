@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_positive
 from jaxnn.nn.init import glorot_uniform, orthogonal, zeros
@@ -105,8 +106,9 @@ class Cell:
         Returns:
             dict of :meth:`param_shapes` arrays.
         """
-        check_positive(input_size, "input_size")
-        check_positive(hidden_size, "hidden_size")
+        for v, nm in ((input_size, "input_size"), (hidden_size, "hidden_size")):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise JaxnnError(f"{nm} must be a positive int; got {v!r}")
         g, h, d = self.gates, int(hidden_size), int(input_size)
         kw, ku = jax.random.split(key)
         W = jnp.concatenate([self.kernel_init(k, (h, d), dtype) for k in jax.random.split(kw, g)])
