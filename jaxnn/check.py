@@ -282,7 +282,7 @@ def _validated(kind: str, closed_form: Callable, f: Callable, args: tuple,
     for point in base:
         for i in nums:
             for leaf in jax.tree.leaves(point[i] if i < len(point) else ()):
-                dt = np.result_type(leaf)
+                dt = leaf.dtype if hasattr(leaf, "dtype") else np.result_type(leaf)
                 if not jnp.issubdtype(dt, jnp.inexact):
                     raise JaxnnError(f"argument {i} of f is differentiated and must be "
                                      f"floating; got dtype {dt} (use .astype(float))")
