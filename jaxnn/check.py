@@ -273,17 +273,21 @@ def _validated(kind: str, closed_form: Callable, f: Callable, args: tuple,
     if unknown:
         raise JaxnnError(f"unknown option(s) {', '.join(map(repr, unknown))}; choose from "
                          f"{', '.join(known)}")
-    if not args:
-        raise JaxnnError(f"{kind}() needs at least one argument point for f (got no args)")
-    nums, _ = _argnums_tuple(options.get("argnums", 0), len(args))
-    for i in nums:
-        for leaf in jax.tree.leaves(args[i]):
-            dt = np.result_type(leaf)
-            if not jnp.issubdtype(dt, jnp.inexact):
-                raise JaxnnError(f"argument {i} of f is differentiated and must be floating; "
-                                 f"got dtype {dt} (use .astype(float))")
-            if not np.all(np.isfinite(np.asarray(leaf))):
-                raise JaxnnError(f"argument {i} of f holds non-finite values (NaN or inf)")
+    points = options.get("points")
+    base = [tuple(p) if isinstance(p, tuple) else (p,) for p in
+            (points if points is not None else [args])]
+    if not base or not base[0]:
+        return _check(kind, closed_form, f, args, **options)  # its message says what to pass
+    nums, _ = _argnums_tuple(options.get("argnums", 0), len(base[0]))
+    for point in base:
+        for i in nums:
+            for leaf in jax.tree.leaves(point[i] if i < len(point) else ()):
+                dt = leaf.dtype if hasattr(leaf, "dtype") else np.result_type(leaf)
+                if not jnp.issubdtype(dt, jnp.inexact):
+                    raise JaxnnError(f"argument {i} of f is differentiated and must be "
+                                     f"floating; got dtype {dt} (use .astype(float))")
+                if not np.all(np.isfinite(np.asarray(leaf))):
+                    raise JaxnnError(f"argument {i} of f holds non-finite values (NaN or inf)")
     return _check(kind, closed_form, f, args, **options)
 
 

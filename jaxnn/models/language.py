@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_range
+from jaxnn.errors import JaxnnError, ShapeError, check_choice
 from jaxnn.models._config import check_params, float_field, int_field, is_int
 from jaxnn.nn import cells, layers, recurrent
 from jaxnn.nn.init import glorot_uniform

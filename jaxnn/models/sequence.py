@@ -32,7 +32,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_floating, check_ndim, check_positive
+from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_floating, check_ndim
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn import cells, layers, losses, recurrent
 from jaxnn.nn.init import glorot_uniform

@@ -211,7 +211,8 @@ def test_bad_input(key):
     with pytest.raises(ShapeError, match="filter width 9 is longer than the padded length L = 7"):
         clf.apply(clf.init(key, cnn), (ids, mask), config=cnn)
     with pytest.raises(JaxnnError, match="dropout with train=True needs a PRNG key"):
-        clf.apply(p, (ids, mask), config=CONFIGS["bag-bigrams"], train=True)
+        clf.apply(clf.init(key, CONFIGS["bag-bigrams"]), (ids, mask), config=CONFIGS["bag-bigrams"],
+                  train=True)
     with pytest.raises(JaxnnError, match="BagConfig.pool"):
         clf.BagConfig(V, K, pool="sum")
     with pytest.raises(JaxnnError, match="num_classes"):

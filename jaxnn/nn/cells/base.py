@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_positive
+from jaxnn.errors import JaxnnError, ShapeError, check_choice
 from jaxnn.nn.init import glorot_uniform, orthogonal, zeros
 
 Params = dict[str, jax.Array]
