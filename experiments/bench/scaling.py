@@ -129,7 +129,7 @@ def _lstm_step(B, D, H, T, remat):
         return jnp.mean(R.rnn(p, batch[0], cell="lstm", remat=remat)[0] ** 2)
 
     step = make_train_step(loss, opt)
-    batch = (x, None)
+    batch = (x,)
     cs, mb = compile_stats(step, params, state, batch, key)
     return (lambda: block(step(params, state, batch, key)[2])), cs, mb
 
