@@ -205,7 +205,7 @@ def test_fit_stops_before_saving_nan_parameters_and_keeps_the_last_good_checkpoi
         return jnp.sqrt(jnp.sum(p["W"] ** 2)) + 0.0 * jnp.sum(batch[0])
 
     x, y = _data()
-    with pytest.raises(JaxnnError, match=r"checkpoint 1.*params\['W'\]"):
+    with pytest.raises(JaxnnError, match=r"params\['W'\]"):
         fit(_params(), loss, optax.sgd(0.1), (x, y), epochs=2, batch_size=None,
             key=jax.random.key(0), checkpoint_dir=tmp_path / "ck", progress=False)
     assert Checkpointer(tmp_path / "ck").epochs() == []
