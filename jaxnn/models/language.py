@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxnn.models import _config as cfgcheck
 from jaxnn.errors import JaxnnError, ShapeError, check_choice
 from jaxnn.models._config import check_params, float_field, int_field, is_int
 from jaxnn.nn import cells, layers, recurrent
@@ -111,9 +112,7 @@ class LMConfig:
 
 
 def _check_config(config) -> LMConfig:
-    if not isinstance(config, LMConfig):
-        raise JaxnnError(f"config must be an LMConfig; got {type(config).__name__}")
-    return config
+    return cfgcheck.require_config(config, LMConfig, "language")
 
 
 def init(key: jax.Array, config: LMConfig) -> dict:

@@ -87,9 +87,7 @@ class SequenceConfig:
 
 
 def _check_config(config) -> SequenceConfig:
-    if not isinstance(config, SequenceConfig):
-        raise JaxnnError(f"config must be a SequenceConfig; got {type(config).__name__}")
-    return config
+    return cfgcheck.require_config(config, SequenceConfig, "sequence")
 
 
 def init(key: jax.Array, config: SequenceConfig) -> dict:
