@@ -6,6 +6,10 @@ NamedTuple states), so each one drops into ``optax.chain`` and :func:`jaxnn.trai
 optax optimizer (Adam and the rest of optax work through the same API). ``updates`` are the
 parameter *changes*: apply them with ``optax.apply_updates`` (θ ← θ + updates).
 
+Slips: eq 62 sums the per-sample gradients without eq 60's 1/N (it is the gradient of N·R);
+eq 67's text calls E(∇θ²)_t the average up to the previous step while the formula, rightly,
+uses E(∇θ²)_{t−1}.
+
 Batch, mini-batch and stochastic (per-sample) gradient descent (eq 61–63) are the *same*
 update θ ← θ − λ g; they differ only in which samples g is averaged over. That is a data-feeding
 choice, made by ``batch_size`` in :func:`jaxnn.train.fit` (None = full batch, eq 61–62;

@@ -8,7 +8,21 @@ Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 132–141. With the err
 
 plus λW⁽ˡ⁾ from the ½λ‖W‖²_F term of eq 125 (the update of eq 128 writes "− λW" outside the
 learning rate α; as a gradient of eq 125 the term is λW⁽ˡ⁾ and is scaled by α like the rest —
-that is what ``jax.grad`` shows and what we return).
+that is what ``jax.grad`` shows and what we return). A step therefore shrinks W by the
+factor 1 − αλ, not 1 − λ; the algorithm box repeats eq 128's form.
+
+Other slips in this part of the notes (the code follows the chain rule):
+
+- eq 123 merges eq 121–122 as z⁽ˡ⁾ = W⁽ˡ⁾ f_l(z⁽ˡ⁻¹⁾) + b⁽ˡ⁾; by eq 122 a⁽ˡ⁻¹⁾ = f_{l−1}(z⁽ˡ⁻¹⁾),
+  the previous layer's activation (they differ whenever the layers' activations differ).
+- The definition of ‖W‖²_F under eq 125–126 reads Σ_l Σ_{j=1}^{n^{l+1}} Σ_{j=1}^{n^l} W_ij⁽ˡ⁾:
+  the square is missing (without it the penalty's gradient would be the constant ½λ, not
+  λW), the index j appears twice, and the bounds are shifted: W⁽ˡ⁾ is n^l × n^{l−1}, so
+  i = 1 … n^l and j = 1 … n^{l−1}.
+- eq 129 and step (3) of the algorithm box write the sample as (x⁽ˡ⁾, y⁽ˡ⁾), with the layer
+  index; the sample index is i.
+- The sentence after eq 141 calls ⊙ the vector dot product; it is the elementwise (Hadamard)
+  product, as the same sentence goes on to say.
 
 Batched: rows of ``x`` are samples, the objective averages over the B samples (see
 :func:`jaxnn.models.mlp.loss`), so each row of δ carries a 1/B factor and the per-sample

@@ -42,6 +42,10 @@ gradient takes the output weights as an argument):
 
 Slips in the notes (what they print → what the arithmetic gives):
 
+- The general BP slides before the example write the input-layer error with
+  f(Σ_{i=1}^n v_ij x_i), no bias term, but update v_ij for i = 0, 1, …, n: as written E does
+  not depend on v_0j (``jax.grad`` gives 0 there), so the sum must start at i = 0 with
+  x_0 = 1, as the output sum Σ_{j=0}^m w_jk y_j does.
 - σ′ written as ``x/(1−x)``; it is σ(1−σ) (which the notes then use correctly: 0.097049).
 - ``out_h2 = 0.979164   out_h2 = 0.995275``: the second is out_h3, and σ(5.35) =
   0.99527429… → 0.995274, not 0.995275.

@@ -18,6 +18,11 @@ the notes' denominator layout the factor is ``∂h_i/∂h_{i−1} = Uᵀ diag(f�
 ``f′(z_i) = 1 − h_i²``, a function of ``h_i``, not of ``h_{i−1}``) — that is what ``jax.grad``
 agrees with. The norm of that factor is the γ of the long-term-dependency argument.
 
+The notes then define γ = ‖Uᵀ diag(f′(h_{i−1}))‖ and say the bracketed product of eq 183 "is"
+γ^{t−k}. γ depends on the step i, so the product is bounded, not equal:
+‖Π_{i=k+1}^t ∂h_i/∂h_{i−1}‖ ≤ Π_i γ_i ≤ (max_i γ_i)^{t−k}, and in float64 the left side is
+often orders of magnitude below the right (the ``rnn-gradients`` experiment plots both).
+
 The gated cells follow the same pattern: each cell's module derives and implements its
 own step backward — the LSTM with peepholes (eq 187–192) in :mod:`jaxnn.nn.cells.lstm`, both
 GRUs (eq 193–196 and reset-after) in :mod:`jaxnn.nn.cells.gru`, the simple RNN's in

@@ -15,6 +15,14 @@ What autodiff shows beside the notes:
   includes that factor.
 * eq 174 writes ``down(X^(l−1,k))`` for the input of the subsampling layer; with l the
   subsampling layer this is the previous layer's activation X^(l−1,k), as coded here.
+* eq 145 sums k = 1 … n, the signal's length; the filter f has m taps, so the sum runs to m
+  (then y is the narrow convolution, ``np.convolve(x, f, "valid")``).
+* eq 153 and the sentence before it write X^(l,p), layer l's own maps, as the input of layer
+  l's map k; as in eq 152 the input is X^(l−1,p).
+* eq 167 indexes the input as X^(l−1,p)_{(u−i)−s,(v−j)−t}: for s = 1 … w_l that index runs from
+  u − 1 − w_l up to u − 2 (for u = 3, w_l = 4: −4 … 1), out of the map's range. eq 168,
+  ∂J/∂W = rot180(X^(l−1,p) ⊗ rot180(δ^(l,k))) with ⊗ the notes' narrow convolution, is right:
+  it equals ``jax.grad`` (:func:`grad_filter` computes it).
 * δ through max pooling: the whole error goes to the arg-max of each region. On ties
   ``jax.grad`` splits it equally among the tied inputs; :func:`delta_max_pool` does the same.
 """

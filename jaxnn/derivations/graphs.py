@@ -10,6 +10,10 @@ Two graphs from the notes:
   (x, y, z) = (−2, 5, −4), split into q = x + y, f = q z, with ∂f/∂x = ∂f/∂y = z = −4 and
   ∂f/∂z = q = 3; f = −12.
 
+Slip in the backprop lecture notes §4: after the f = (x + y)z example they say the chain rule
+runs from the network's output f "back to the network's output" (倒推回网络的输出); it runs
+back to the inputs x, y, z, as the gradients they compute show.
+
 For an edge from input ``u`` into node ``v`` the notes name three gradients (taking
 ∂L/∂a = ∂L/∂e · ∂e/∂a as their example):
 

@@ -17,6 +17,13 @@ hinge + λ·½‖W‖²            −(1/N) Σᵢ yᵢ 1{yᵢ f(xᵢ) < 1} x̂�
                            at the kink yᵢ f(xᵢ) = 1 the sample contributes 0, as autodiff)
 =========================  ===========================================================
 
+Slip in the softmax-regression derivation between eq 102 and eq 104 (eq 103): its first
+line differentiates −(y⁽ⁱ⁾)ᵀ log(softmax(ŷ⁽ⁱ⁾)), softmax applied a second time to ŷ = softmax(z)
+(eq 98 has log ŷ), the numerator lacks its ∂, and the last two lines are identical (the
+simplification 1_Kᵀ y⁽ⁱ⁾ = 1, giving −Σᵢ M(x⁽ⁱ⁾, c)(y⁽ⁱ⁾ − ŷ⁽ⁱ⁾), is never written). With the
+softmax applied twice ``jax.grad`` gives another gradient than eq 104's; the row above is the
+gradient of eq 98 (the 1/N and the sum's bound of eq 104 are in :mod:`jaxnn.derivations.losses`).
+
 Sources: Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 77–78, 88–91, 98–104; the SVM neuron's
 hinge loss and L2 "gradual forgetting" from the supplementary notes on the neuron as a classifier.
 """

@@ -25,8 +25,12 @@ lose a minus sign (the correct form is −[y log σ + (1 − y) log(1 − σ)], 
 ∂L/∂w_k = (I{y = k} − P(y = k|x)) x_k, which is the gradient of the log-likelihood, not of
 the loss: autodiff gives −(I{y = k} − P(y = k|x)) x = (P − I)x, as :func:`grad_cross_entropy`
 (times x) and Qiu eq 104 (which keeps the minus) do. They also let x_k multiply only
-P(y = k|x); it multiplies the whole difference. Qiu eq 104 itself sums i = 1 … C where the
-samples run i = 1 … N.
+P(y = k|x); it multiplies the whole difference. Their update rule
+w^{t+1} = w^t − η d/dw f(x; w) differentiates the model f, not the loss: ``jax.grad`` of
+L_CE gives (σ(wx + b) − y)x, the gradient they state next, while d/dw f = σ′(wx + b)x.
+
+Qiu eq 104 itself sums i = 1 … C where the samples run i = 1 … N, and has a 1/N that its own
+eq 98 lacks.
 """
 
 from __future__ import annotations

@@ -12,6 +12,16 @@ Source: Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 29–44:
 - log-softmax (not in the notes): ∂ log y_i / ∂x_j = δ_ij − y_j, i.e. I − 1 yᵀ; this is the
   step from eq 44 to eq 104 (``(diag(ŷ) − ŷŷᵀ) diag(ŷ)⁻¹ = I − ŷ 1ᵀ`` in the notes' layout).
 
+Slips in the notes' math background (autodiff and the shapes decide):
+
+- eq 17: the last row of the Jacobian reads ∂f₁/∂x₂ … ∂f_q/∂x_n; for x ∈ ℝᵖ the matrix is
+  p × q and both are x_p.
+- eq 30 is printed ∂A/∂x = Aᵀ; the derivative of a constant matrix is 0. What is meant is
+  ∂(Ax)/∂x = Aᵀ (``jax.jacobian(lambda x: A @ x)`` is A, the numerator-layout transpose).
+- eq 40 sums Σ_{i=1}^K z_k; the index is k.
+- eq 43 divides by 1_K exp(x) in its second to fifth lines, and so does the first line of
+  eq 44: 1_K is K × 1, so the scalar Σ_k exp(x_k) is 1_Kᵀ exp(x), with the transpose.
+
 These are only compared against ``jax.jacobian`` in tests; no layer uses them.
 """
 

@@ -17,7 +17,9 @@ output  10 Euclidean RBF units (or softmax)
 :func:`layer_counts` computes these from the parameter shapes and the layer geometry (a
 connection is one multiply-add of a unit, its bias counted as one). For S2 it finds
 6·196·(4+1) = 5,880, as LeCun et al. (1998) print; the notes' slide writes the same product
-but then repeats C1's 122,304 — a slip. The code decides: 5,880.
+but then repeats C1's 122,304 — a slip. The code decides: 5,880. The same slide counts S2's
+neurons as 14 × 14 = 196, per map (the layer has 6 × 196 = 1,176), and S4's connections as
+"16 × (4 + 1) = 2000": that product is 80; the count is 16 × 25 × (4 + 1) = 2,000.
 
 Every hidden unit uses the paper's scaled tanh ``f(a) = A·tanh(S·a)`` with A = 1.7159,
 S = 2/3 (so f(±1) = ±1). The output layer is the paper's RBF: ``y_i = Σ_j (x_j − w_ij)²`` with

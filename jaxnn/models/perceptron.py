@@ -11,7 +11,9 @@ Slip in the notes' algorithm box: it tests ``ŵᵀ(y x̂) < 0``. From ŵ₀ = 0 
 
 Novikoff (1963), as quoted by Qiu: if some unit vector u separates the data with margin
 γ = minᵢ yᵢ uᵀx̂ᵢ > 0 and R = maxᵢ ‖x̂ᵢ‖, the number of mistakes is K ≤ R²/γ²
-(:func:`novikoff_bound`; the notes write a strict "<", the proof gives "≤").
+(:func:`novikoff_bound`; the notes write a strict "<", the proof gives "≤": one sample x̂ = 1
+makes K = 1 = R²/γ²). The slide never defines γ, and its model slide says the perceptron
+outputs 0 or 1 while eq 113–114 use ±1 (as the code does).
 
 Parameters: ``{"w": (n + 1,)}``, the notes' augmented ŵ = (w, b) (the bias last), so the
 algorithm box's update ŵ ← ŵ + y x̂ is one line. The sizes and the epoch budget T live in one
