@@ -2,6 +2,7 @@
 ``experiments``), the explicit package list, and the experiments' entry points."""
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -95,4 +96,22 @@ def test_the_wheel_holds_jaxnn_and_jaxnn_experiments_only(tmp_path):
     assert "jaxnn/cli.py" in names and "jaxnn_experiments/bench/_timing.py" in names
     text = entry_points.decode()
     assert "jaxnn = jaxnn.cli:main" in text
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read(license_file) == (ROOT / "LICENSE").read_bytes()
+        meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in meta and "License-File: LICENSE" in meta
     assert "[jaxnn.experiments]" in text and "mlp-mnist = jaxnn_experiments.mlp_mnist" in text
+
+
+def test_the_license_and_citation_match_pyproject():
+    """LICENSE is the Apache-2.0 text pyproject declares; CITATION.cff names the same version."""
+    project = PYPROJECT["project"]
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text            # the full text, not a stub
+    citation = (ROOT / "CITATION.cff").read_text()
+    cff = dict(re.findall(r'^([a-z-]+): "?([^"\n]*?)"?$', citation, re.M))
+    assert cff["cff-version"] == "1.2.0" and cff["version"] == project["version"]
+    assert cff["license"] == project["license"] and re.search(r"^authors:\n  - ", citation, re.M)
