@@ -156,10 +156,13 @@ def record_table(record: dict[str, Any]) -> str:
     data = other_data(record)
     table = comparison_table(record.get("metrics") or {}, record.get("reference") or {},
                              comparable=not data, seeds=(record.get("config") or {}).get("seeds"))
-    if not data:
-        return table
+    return f"{other_data_note(record, data)}\n\n{table}" if data else table
+
+
+def other_data_note(record: dict[str, Any], data: str) -> str:
+    """The sentence above the table of a run on other data (``data``: :func:`other_data`)."""
     return (f"This {record.get('mode', '')} run used {data}, not the full-mode data the "
-            f"references were measured on: not comparable.\n\n{table}")
+            "references were measured on: not comparable.")
 
 
 def _fmt(v: Any) -> str:

@@ -76,9 +76,9 @@ def headline(record: dict[str, Any]) -> list[str]:
         its order), or its first metrics when the experiment has no ``HEADLINE``, none of
         them matches, or it is not installed here; at most :data:`MAX_KEY_METRICS`.
     """
-    metrics = [k for k, v in (record.get("metrics") or {}).items() if v not in (None, "")]
     from jaxnn.errors import JaxnnError
 
+    metrics = [k for k, v in (record.get("metrics") or {}).items() if v not in (None, "")]
     try:
         patterns = tuple(getattr(load(record["experiment"]), "HEADLINE", ()))
     except (JaxnnError, ImportError, KeyError):  # a folder from elsewhere, not installed here
@@ -112,7 +112,7 @@ def collect(run_dir: Path) -> list[Section]:
 
 def markdown(title: str, sections: list[Section]) -> str:
     """The Markdown report: a contents table (key metrics) and one section per experiment."""
-    lines = [f"# {title}", "", "## Contents", "",
+    lines = [f"# {title}", "",  # the table is the contents: before the first section
              "| experiment | mode | seed | seconds | key metrics |", "|---|---|---|---|---|"]
     for s in sections:
         r = s.record

@@ -15,6 +15,8 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._base import other_data_note
+
 if TYPE_CHECKING:
     from .report import Section
 
@@ -102,27 +104,29 @@ def _summary(sections: list[Section]) -> str:
     for s in sections:
         r = s.record
         status = r.get("status", "done")
-        mode = escape(str(r.get("mode", ""))) + ("" if status == "done" else
-                                                 f" <strong>({escape(str(status))})</strong>")
+        mode = _field(r, "mode") + ("" if status == "done" else
+                                    f" <strong>({escape(str(status))})</strong>")
         rows.append([f'<a href="#{escape(s.folder)}">{escape(s.folder)}</a>', mode,
-                     escape(str(r.get("seed", ""))), escape(str(r.get("seconds", ""))),
+                     _field(r, "seed"), _field(r, "seconds"),
                      "<br>".join(f"{escape(k)} = {escape(v)}" for k, v in s.key)])
     return "<h2>Summary</h2>" + _table(["experiment", "mode", "seed", "seconds", "key metrics"],
                                        rows, ["", "", "num", "num", ""], "summary")
 
 
+def _field(record: dict, key: str) -> str:
+    return escape(str(record.get(key, "")))
+
+
 def _section(s: Section, run_dir: Path) -> str:
     r = s.record
-    out = [f'<section id="{escape(s.folder)}" class="experiment">', f"<h2>{escape(s.folder)}</h2>",
-           f'<p class="subtitle">{escape(s.subtitle)}</p>',
-           f'<p class="meta">{escape(str(r.get("mode", "")))} mode · seed {escape(str(r.get("seed", "")))}'
-           f' · {escape(str(r.get("seconds", "")))} s</p>']
+    out = [f'<section id="{escape(s.folder)}" class="experiment">',
+           f"<h2>{escape(s.folder)}</h2>", f'<p class="subtitle">{escape(s.subtitle)}</p>',
+           f'<p class="meta">{_field(r, "mode")} mode · seed {_field(r, "seed")} · '
+           f'{_field(r, "seconds")} s</p>']
     if s.status:
         out.append(f'<p class="warn">Run {escape(s.status)}</p>')
     if s.other_data:
-        out.append(f'<p class="warn">This {escape(str(r.get("mode", "")))} run used '
-                   f"<code>{escape(s.other_data)}</code>, not the full-mode data the references "
-                   "were measured on: not comparable.</p>")
+        out.append(f'<p class="warn">{escape(other_data_note(r, s.other_data))}</p>')
     head = ["metric", "ours", "reference" if not s.other_data else "reference (full-mode data)"]
     out.append(_table(head, [[escape(k), escape(v), escape(ref)] for k, v, ref in s.rows],
                       ["", "num", "nc" if s.other_data else "num"], "comparison"))

@@ -203,8 +203,9 @@ def test_empty_rows_and_one_seed_spread_not_printed(run):
 
 def test_contents_list_links_every_section(run):
     md = (run / "report.md").read_text()
+    contents = md.split("\n## ")[0]  # the summary table, before the first section
     for folder in FOLDERS:
-        assert f"| [{folder}](#{folder}) |" in md and f"\n## {folder}\n" in md
+        assert f"| [{folder}](#{folder}) |" in contents and f"\n## {folder}\n" in md
     html = (run / "report.html").read_text()
     tags = _tags(html)
     nav = re.search(r'<nav id="contents">.*?</nav>', html, re.S).group(0)
@@ -306,3 +307,13 @@ def test_browser_renders_every_section_and_plot(run, tmp_path):
     assert 0.01 < np.mean(grey < 0.5) < 0.5  # dark text on a light page
     if os.environ.get("JAXNN_REPORT_SCREENSHOT"):  # to look at it
         shutil.copy(shot, os.environ["JAXNN_REPORT_SCREENSHOT"])
+
+
+def test_browser_test_skips_without_chromium_only_outside_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        _chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser test"):
+        _chromium()
