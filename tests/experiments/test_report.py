@@ -317,3 +317,10 @@ def test_browser_test_skips_without_chromium_only_outside_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must run the browser test"):
         _chromium()
+
+
+def test_a_missing_plot_is_named_not_broken(tmp_path):
+    record = {"experiment": "x", "mode": "full", "metrics": {"a": 1.0}, "reference": {},
+              "plots": ["gone.png"]}
+    html = report_html.render("t", [report.section("x", record)], tmp_path)
+    assert "<img" not in html and "plot gone.png: missing" in html
