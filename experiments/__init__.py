@@ -7,6 +7,9 @@ An experiment is a module that defines::
 
     TITLE: str                      # one line, shown by ``jaxnn list`` (a string literal:
                                     # ``jaxnn list`` reads it without importing the module)
+    HEADLINE: tuple[str, ...]       # (may be absent) the metrics the report's summary shows,
+                                    # names or shell-style patterns (``test_mse_*_T*``); absent:
+                                    # the first metrics
     QUICK: dict                     # config for the quick mode (embedded data, minutes on 2 cores)
     FULL: dict                      # config for the full mode (real data sets), the default
     OPTIONAL: dict                  # (may be absent) defaults of the keys ``run`` reads with
@@ -21,7 +24,12 @@ entry-point group ``jaxnn.experiments`` of an installed distribution: this one's
     my-experiment = "my_package.my_experiment"
 
 :func:`jaxnn_experiments._base.execute` adds the bookkeeping (``results.json``, the printed
-comparison with the published numbers, timing).
+comparison with the published numbers, timing). The report (:mod:`jaxnn_experiments.report`)
+reads two naming conventions: a metric named ``*_std`` is a spread over the config's ``seeds``
+repeats (left out when ``seeds`` is 1); and a config names its data under one of
+:data:`jaxnn_experiments._base.DATA_KEYS` (``dataset``, ``data``, ...), so that a run on other
+data than FULL's (QUICK's embedded data) shows the references, measured on FULL's data, as not
+comparable.
 
 This module stays light (no JAX, no matplotlib): :func:`discover` and :func:`title` answer
 ``jaxnn list`` from the installed metadata and the modules' source.

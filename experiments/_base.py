@@ -59,19 +59,114 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def comparison_table(metrics: dict[str, float], reference: dict[str, float]) -> str:
-    """Markdown table of our numbers beside the published ones (matching keys side by side)."""
-    rows = ["| metric | jaxnn | reference |", "|---|---|---|"]
+#: the config keys that name an experiment's data (the contract in :mod:`jaxnn_experiments`)
+DATA_KEYS = ("dataset", "datasets", "data", "corpus")
+
+
+def other_data(record: dict[str, Any]) -> str:
+    """The data a run used, when they are not its experiment's FULL data; else ``""``.
+
+    The references of an experiment are measured on the data of its FULL config (the real
+    data sets); a run on other data (QUICK's small embedded data, or ``--set dataset=...``)
+    is not comparable with them.
+
+    Args:
+        record: a ``results.json`` record (``experiment``, ``mode``, ``config``).
+
+    Returns:
+        ``""`` when the config's :data:`DATA_KEYS` entries equal FULL's, or it has none (the
+        data do not change with the mode); else the run's, e.g. ``"dataset=digits"``. When
+        the experiment is not installed here (FULL unknown), a quick-mode run that names its
+        data counts as a run on other data.
+    """
+    from jaxnn.errors import JaxnnError
+
+    config = record.get("config") or {}
+    named = {k: config[k] for k in DATA_KEYS if k in config}
+    if not named:
+        return ""
+    try:
+        full = load(record["experiment"]).FULL
+        differs = any(full.get(k) != v for k, v in named.items())
+    except (JaxnnError, ImportError, KeyError, AttributeError):
+        differs = record.get("mode") == "quick"
+    if not differs:
+        return ""
+    return "; ".join(f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}"
+                     for k, v in named.items())
+
+
+def comparison_rows(metrics: dict[str, Any], reference: dict[str, Any], *,
+                    comparable: bool = True, seeds: Any = None
+                    ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """The comparison table's content: our numbers beside the references, as text.
+
+    Args:
+        metrics: name -> our number (a ``results.json``'s ``metrics``).
+        reference: name -> reference number, keyed like ``metrics`` where they compare.
+        comparable: False when the run is on other data than the references' (see
+            :func:`other_data`): a reference beside a metric then reads ``"0.12 (full-mode
+            data; not comparable)"``, and the references no metric matches are left out.
+        seeds: the config's ``seeds``; when it is 1 the ``*_std`` metrics (a spread over one
+            run, always 0) are left out.
+
+    Returns:
+        ``(rows, others)``: ``rows`` holds ``(name, ours, reference)`` for each metric that
+        has a value (``reference`` ``""`` where there is none); ``others`` holds ``(name,
+        reference)`` for the references no metric matches.
+    """
+    rows = []
     for k, v in metrics.items():
-        ref = reference.get(k, "")
-        rows.append(f"| {k} | {_fmt(v)} | {_fmt(ref)} |")
-    for k, v in reference.items():
-        if k not in metrics:
-            rows.append(f"| {k} |  | {_fmt(v)} |")
-    return "\n".join(rows)
+        if v is None or v == "" or (seeds == 1 and k.endswith("_std")):
+            continue
+        ref = reference.get(k)
+        cell = "" if ref is None else _fmt(ref)
+        if cell and not comparable:
+            cell += " (full-mode data; not comparable)"
+        rows.append((k, _fmt(v), cell))
+    others = ([(k, _fmt(v)) for k, v in reference.items() if k not in metrics]
+              if comparable else [])
+    return rows, others
+
+
+def comparison_table(metrics: dict[str, Any], reference: dict[str, Any], *,
+                     comparable: bool = True, seeds: Any = None) -> str:
+    """Markdown table of our numbers beside the references (see :func:`comparison_rows`).
+
+    Returns:
+        the table (``| metric | ours | reference |``), followed, when some references match
+        no metric, by a line listing them.
+    """
+    rows, others = comparison_rows(metrics, reference, comparable=comparable, seeds=seeds)
+    head = "reference" if comparable else "reference (full-mode data)"
+    lines = [f"| metric | ours | {head} |", "|---|---|---|"]
+    lines += [f"| {k} | {v} | {ref} |" for k, v, ref in rows]
+    if others:
+        lines += ["", "Other reference numbers: " + ", ".join(f"{k} {v}" for k, v in others)]
+    return "\n".join(lines)
+
+
+def record_table(record: dict[str, Any]) -> str:
+    """:func:`comparison_table` of a ``results.json`` record, under the report's rules.
+
+    Returns:
+        the table, preceded by a line saying so when the run is on other data than the
+        references (:func:`other_data`).
+    """
+    data = other_data(record)
+    table = comparison_table(record.get("metrics") or {}, record.get("reference") or {},
+                             comparable=not data, seeds=(record.get("config") or {}).get("seeds"))
+    return f"{other_data_note(record, data)}\n\n{table}" if data else table
+
+
+def other_data_note(record: dict[str, Any], data: str) -> str:
+    """The sentence above the table of a run on other data (``data``: :func:`other_data`)."""
+    return (f"This {record.get('mode', '')} run used {data}, not the full-mode data the "
+            "references were measured on: not comparable.")
 
 
 def _fmt(v: Any) -> str:
+    """A number as the tables print it (6 significant digits); anything else as ``str``."""
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)

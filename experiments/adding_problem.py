@@ -24,6 +24,7 @@ from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
 
 TITLE = "Adding problem: simple RNN fails, LSTM and GRU carry two numbers across T steps"
+HEADLINE = ("test_mse_lstm_T*", "test_mse_gru_T*", "test_mse_rnn_T*")
 
 QUICK = {"lengths": [50], "cells": ["rnn", "lstm", "gru"], "hidden": 32, "batch": 32,
          "steps": 800, "chunk": 100, "lr": 1e-2, "clip": 1.0, "test_size": 1000}

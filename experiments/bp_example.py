@@ -19,6 +19,7 @@ from ._base import Result, savefig
 from jaxnn.derivations import bp_example as bp
 
 TITLE = "BP worked example (2-3-2 sigmoid net): forward pass, first update, 1000 iterations"
+HEADLINE = ("reproduced_output_first", "printed_numbers", "E_total")
 QUICK = {"steps": 1001}
 FULL = {"steps": 5000}
 

@@ -19,6 +19,7 @@ from ._base import Result, savefig
 from jaxnn.derivations import graphs as G
 
 TITLE = "Computation graphs: L = c(a + 2b) and f = (x + y)z with upstream/local/downstream gradients"
+HEADLINE = ("L", "f", "max_abs_diff_vs_jax_grad")
 QUICK: dict = {}
 FULL: dict = {}
 

@@ -38,6 +38,7 @@ from jaxnn.models import language as lm
 from jaxnn.models import sampling
 
 TITLE = "Character-level LSTM and GRU language models on BBC News: bits per character, samples"
+HEADLINE = ("test_bpc_lstm", "test_bpc_gru", "test_bpc_kneser_ney*")
 
 QUICK = {"corpus": "markov", "chars": 20, "order": 2, "train_chars": 60_000,
          "valid_chars": 8_000, "test_chars": 8_000, "cells": ["lstm", "gru"], "m": 16,

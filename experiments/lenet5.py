@@ -38,6 +38,7 @@ from jaxnn.nn.conv import conv
 from jaxnn.train import evaluate, fit, plot_history
 
 TITLE = "LeNet-5 (LeCun 1998) and a modern variant on MNIST (QUICK: 8×8 digits at 32×32)"
+HEADLINE = ("test_error", "test_error_modern", "test_error_distorted")
 
 QUICK = {"dataset": "digits", "epochs": 8, "modern_epochs": 6, "distorted_epochs": 0,
          "batch_size": 16, "lr": 0.003, "momentum": 0.9, "lr_decay_every": 4,

@@ -33,6 +33,7 @@ from jaxnn.models import mlp
 from jaxnn.train import evaluate, fit, plot_history
 
 TITLE = "Softmax regression and an 800-unit MLP on MNIST (QUICK: 8×8 digits)"
+HEADLINE = ("linear_test_error", "mlp_test_error")
 
 QUICK = {"dataset": "digits", "hidden": 100, "activation": "relu", "init": "he",
          "epochs_linear": 30, "epochs_mlp": 40, "batch_size": 32, "lr_linear": 0.1,

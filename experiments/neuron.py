@@ -24,6 +24,7 @@ from ._base import Result, savefig
 from jaxnn.nn import activations as A
 
 TITLE = "Neuron activations and derivatives (figure 15), tanh = 2σ(2x) − 1, σ′ ≤ 1/4"
+HEADLINE = ("sigmoid_prime_max", "tanh_prime_max", "sigmoid_chain_grad_max_*_layers")
 QUICK = {"points": 401, "x_max": 6.0, "depth": 10}
 FULL = {"points": 4001, "x_max": 8.0, "depth": 20}
 

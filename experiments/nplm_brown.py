@@ -45,6 +45,7 @@ from jaxnn.train import Checkpointer, make_runner, make_train_step
 from jaxnn.train.progress import append_jsonl
 
 TITLE = "Brown corpus: Bengio et al. 2003's neural language model (MLP1, MLP9, MLP10) vs n-grams"
+HEADLINE = ("test_perplexity_kn5", "test_perplexity_mlp?", "test_perplexity_mlp10", "*_lstm")
 
 MODELS = ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "lstm")
 _TRAIN = {"batch_size": 256, "optimizer": "adam", "lr": 1e-3, "lr_decay": 1e-8,

@@ -31,6 +31,7 @@ from jaxnn.train import evaluate, fit
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adadelta", "adam")
 
 TITLE = "SGD / momentum / AdaGrad / AdaDelta / Adam, batch sizes, dropout and L2, early stopping"
+HEADLINE = ("sgd_test_error", "momentum_test_error", "adam_test_error")
 
 QUICK = {"dataset": "digits", "n_train": None, "optimizers": list(OPTIMIZERS),
          "batch_modes": ["batch", "minibatch", "per_sample"], "regularization": "grid", "hidden": 64, "activation": "tanh",

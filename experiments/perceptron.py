@@ -20,6 +20,7 @@ from ._base import Result, savefig
 from jaxnn.models import perceptron as pc
 
 TITLE = "Perceptron: AND/OR learned, XOR not, mistakes vs Novikoff's bound R²/γ²"
+HEADLINE = ("and_mistakes", "or_mistakes", "xor_separable", "separable_mistakes")
 QUICK = {"max_epochs": 100, "n_separable": 200, "gap": 0.2}
 FULL = {"max_epochs": 2000, "n_separable": 5000, "gap": 0.02}
 

@@ -37,6 +37,7 @@ from jaxnn.optim import sgd
 from jaxnn.train import gradient_descent
 
 TITLE = "Regression: least squares vs GD, logistic, softmax, shared-Gaussian generative classifier"
+HEADLINE = ("ls_test_mse", "logistic_test_accuracy", "softmax_digits_test_accuracy")
 QUICK = {"gd_steps": 3000, "gd_lr": 0.1, "cls_steps": 500, "cls_lr": 0.5, "x64": True}
 FULL = {"gd_steps": 50000, "gd_lr": 0.1, "cls_steps": 5000, "cls_lr": 0.5, "x64": True}
 

@@ -41,6 +41,7 @@ from jaxnn.models import sequence as model
 from jaxnn.nn import cells, recurrent
 
 TITLE = "Gradient flow through time: ‖∂h_T/∂h_k‖ vs lag for RNN, LSTM, GRU (eq 181–184)"
+HEADLINE = ("fitted_decay_per_step_rnn_init", "fitted_decay_per_step_rnn_trained")
 
 QUICK = {"T": 60, "cells": ["rnn", "lstm", "gru"], "hidden": 32, "batch": 8,
          "train": {"T": 30, "steps": 400, "batch": 32, "chunk": 100, "lr": 1e-2, "clip": 1.0}}

@@ -27,6 +27,7 @@ from jaxnn.models import sequence as model
 from jaxnn.train import evaluate
 
 TITLE = "Sequential MNIST: images read row by row (or pixel by pixel) by an LSTM and a GRU"
+HEADLINE = ("test_accuracy_lstm", "test_accuracy_gru")
 
 QUICK = {"dataset": "digits", "view": "rows", "cells": ["lstm", "gru"], "hidden": 64,
          "batch": 64, "steps": 1500, "chunk": 100, "lr": 5e-3, "clip": 1.0,

@@ -25,6 +25,7 @@ from jaxnn.errors import check_choice
 from jaxnn.models import sequence as model
 
 TITLE = "Sunspots: one-step forecasts by RNN, LSTM and GRU vs the naive last-value baseline"
+HEADLINE = ("test_rmse_naive", "test_rmse_ar", "test_rmse_rnn", "test_rmse_lstm", "test_rmse_gru")
 
 QUICK = {"window": 20, "test_size": 50, "valid_fraction": 0.2, "cells": ["rnn", "lstm", "gru"],
          "hidden": 16, "steps": 600, "chunk": 50, "lr": 5e-3, "clip": 1.0, "seeds": 1}

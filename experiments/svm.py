@@ -41,6 +41,7 @@ from jaxnn.optim import sgd
 from jaxnn.train import gradient_descent
 
 TITLE = "SVM neuron: hinge loss, L2 as gradual forgetting, vs logistic regression"
+HEADLINE = ("svm_test_accuracy", "logistic_test_accuracy", "svm_sklearn_weight_rel_diff")
 QUICK = {"steps": 2000, "lr": 0.5, "lam": 0.01, "toy_n": 200, "forget_steps": 200, "forget_lr": 0.1}
 FULL = {"steps": 30000, "lr": 0.5, "lam": 0.01, "toy_n": 1000, "forget_steps": 1000, "forget_lr": 0.1}
 

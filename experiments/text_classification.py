@@ -39,6 +39,7 @@ from jaxnn.train import make_train_step
 from jaxnn.train.engine import make_epoch_fn
 
 TITLE = "Text classification: bag of word vectors (mean, max), Kim's CNN, an LSTM"
+HEADLINE = ("test_accuracy_*_bag_mean", "test_accuracy_*_cnn", "test_accuracy_*_lstm")
 
 _BAG = {"kind": "bag", "m": 64, "hidden": [], "dropout": 0.3, "word_dropout": 0.3,
         "bigrams": 0}

@@ -32,6 +32,7 @@ from jaxnn.models import mlp
 from jaxnn.nn import activations as act
 
 TITLE = "Vanishing gradients: per-layer gradient norms vs depth, activation and initialisation"
+HEADLINE = ("sigmoid_glorot_first_over_last_depth20", "relu_he_first_over_last_depth20")
 
 QUICK = {"dataset": "digits", "depths": [2, 5, 10, 15, 20], "width": 64, "batch": 128,
          "activations": ["sigmoid", "tanh", "relu"], "inits": ["glorot", "he"]}

@@ -27,6 +27,7 @@ from jaxnn.models import threshold as th
 from jaxnn.train import make_train_step
 
 TITLE = "XOR: the notes' threshold net computes XNOR; sigmoid MLPs (2-2-1, 2-4-1) learn XOR"
+HEADLINE = ("threshold_xnor_accuracy", "mlp_2_2_1_success_rate", "mlp_2_4_1_success_rate")
 QUICK = {"steps": 2000, "seeds": 16, "hidden": [2, 4], "lr": 0.05}
 FULL = {"steps": 10000, "seeds": 256, "hidden": [2, 3, 4, 8], "lr": 0.05}
 
