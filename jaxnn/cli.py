@@ -83,6 +83,8 @@ class _Interrupts:
             timer = threading.Timer(0.5, self._again)
             timer.daemon = True
             timer.start()
+        if _in_gc_callback(frame):  # Python would print the exception and drop it; the
+            return                  # timer above delivers the interrupt again
         raise KeyboardInterrupt
 
     def _again(self) -> None:
@@ -90,6 +92,18 @@ class _Interrupts:
             import _thread
 
             _thread.interrupt_main(signal.SIGINT)
+
+
+def _in_gc_callback(frame) -> bool:
+    """Whether ``frame`` runs inside a ``gc.callbacks`` function (JAX registers one)."""
+    import gc
+
+    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 _INTERRUPTS = _Interrupts()
