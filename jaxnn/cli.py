@@ -2,7 +2,9 @@
 
     jaxnn list                                   experiments and their titles
     jaxnn run NAME [--quick] [--out DIR] [--seed N] [--set KEY=VALUE ...]
-    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
+    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md (full mode:
+                                                 prints the time it takes; runs with --yes)
+    jaxnn run ... --tensorboard DIR              also stream the training scalars to TensorBoard
     jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
     jaxnn run ... --distributed [--coordinator HOST:PORT --num-processes N --process-id I]
                                                  multi-host: jax.distributed.initialize() first
@@ -102,9 +104,36 @@ def _default_out() -> Path:
 def _cmd_list(args: argparse.Namespace) -> int:
     import jaxnn_experiments as lab
 
-    for name in lab.discover():
-        print(f"{name:24s} {lab.title(name)}")
+    for name, module in lab.discover().items():
+        print(f"{name:24s} {lab.title(name, module)}")
     return 0
+
+
+def _full_run_estimate(args: argparse.Namespace) -> bool:
+    """Print how long a full-mode run takes; return whether to go on (`all` needs --yes)."""
+    import jaxnn_experiments as lab
+    from jaxnn_experiments import _durations
+
+    if args.quick:
+        return True
+    if args.name != "all":
+        d = _durations.FULL.get(lab.canonical(args.name))
+        if d is not None:
+            print(f"full mode: about {_durations.human(d.seconds)} on {_durations.MACHINE} "
+                  f"({'measured' if d.measured else 'estimate'})", flush=True)
+        return True
+    names = list(lab.discover())
+    print(f"`jaxnn run all` in full mode runs {len(names)} experiments on the real data sets "
+          f"(`jaxnn fetch NAME` first). Wall times on {_durations.MACHINE}:")
+    print("\n".join(_durations.lines(names)))
+    print("(what each was measured or estimated from: python -m jaxnn_experiments._durations)",
+          flush=True)
+    if args.yes:
+        return True
+    print(f"\nnothing was run. To run them all: {args.command_line} --yes\n"
+          "(or one at a time: jaxnn run NAME; every experiment in minutes: jaxnn run all "
+          "--quick)")
+    return False
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -114,6 +143,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     sets = parse_sets(args.set or [])
     if sets and args.name == "all":
         raise _error("--set overrides one experiment's config; it cannot go with 'all'")
+    if args.name != "all":
+        lab.module_of(args.name)  # an unknown name is refused before anything else
+    if args.tensorboard is not None:
+        from jaxnn.train.tensorboard import require
+
+        require()
+    if not _full_run_estimate(args):
+        return 0
     with _INTERRUPTS.deferred():  # a C extension interrupted half-loaded can crash later
         import jax  # noqa: F401 - loaded here, under the deferral
 
@@ -136,7 +173,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         mesh = parallel.make_mesh(args.devices)
         print(f"data-parallel over {mesh.devices.size} device(s): "
-              f"{', '.join(str(d) for d in mesh.devices)}")
+              f"{'; '.join(_device_lines(list(mesh.devices.flat)))}")
         with parallel.data_parallel(mesh):
             return _run_all(names, args, out, configs)
     return _run_all(names, args, out, configs)
@@ -181,8 +218,9 @@ def _run_all(names: list[str], args: argparse.Namespace, out: Path,
     failures = []
     for name in names:
         try:
-            execute(name, quick=args.quick, out=target(name), seed=args.seed,
-                    config=configs.get(name), command=args.command_line)
+            with _tensorboard(args.tensorboard, name):
+                execute(name, quick=args.quick, out=target(name), seed=args.seed,
+                        config=configs.get(name), command=args.command_line)
         except Exception as exc:  # keep going in `run all`, report at the end
             if args.name != "all":
                 raise
@@ -199,6 +237,49 @@ def _run_all(names: list[str], args: argparse.Namespace, out: Path,
     return 0
 
 
+def _tensorboard(directory: str | None, name: str):
+    """``--tensorboard DIR``: experiment ``name``'s training records stream to DIR/name."""
+    if directory is None:
+        return contextlib.nullcontext()
+    from jaxnn.train import tensorboard
+
+    return tensorboard.streaming(Path(directory) / name)
+
+
+def _ranges(ids: list[int]) -> str:
+    """``[0, 1, 2, 3, 6]`` -> ``"0-3, 6"``."""
+    parts, ids = [], sorted(ids)
+    start = prev = ids[0]
+    for i in ids[1:] + [None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ", ".join(parts)
+
+
+def _device_lines(devices: list) -> list[str]:
+    """One line per kind of device: ``8 × TPU v3 (tpu), ids 0-7`` (each device once).
+
+    Devices of several processes (multi-host) add ``on processes 0-1``.
+    """
+    groups: dict[tuple[str, str], list] = {}
+    for d in devices:
+        kind = str(getattr(d, "device_kind", "") or d.platform)
+        groups.setdefault((d.platform, kind), []).append(d)
+    lines = []
+    for (platform, kind), ds in groups.items():
+        procs = sorted({getattr(d, "process_index", 0) for d in ds})
+        where = f" on process{'es' if len(procs) > 1 else ''} {_ranges(procs)}" \
+            if len(procs) > 1 or procs != [0] else ""
+        label = kind if kind.lower() == platform else f"{kind} ({platform})"
+        lines.append(f"{len(ds)} × {label}, id{'s' if len(ds) > 1 else ''} "
+                     f"{_ranges([d.id for d in ds])}{where}")
+    return lines
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import platform
 
@@ -212,14 +293,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
         flax_version = flax.__version__
     except ImportError:
         flax_version = "not installed (pip install 'jaxnn[bench]')"
-    print(f"jaxnn   {__version__}")
-    print(f"python  {platform.python_version()} ({platform.machine()})")
-    print(f"jax     {jax.__version__}   jaxlib {jaxlib.__version__}")
-    print(f"optax   {optax.__version__}   flax {flax_version}")
-    print(f"backend {jax.default_backend()}")
-    for d in jax.devices():
-        print(f"device  {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
-    print(f"process {jax.process_index()} of {jax.process_count()}, "
+    print(f"jaxnn    {__version__}")
+    print(f"python   {platform.python_version()} ({platform.machine()})")
+    print(f"jax      {jax.__version__} (jaxlib {jaxlib.__version__})")
+    print(f"optax    {optax.__version__}; flax {flax_version}")
+    print(f"backend  {jax.default_backend()}")
+    for i, line in enumerate(_device_lines(jax.devices())):
+        print(f"{'devices' if i == 0 else '':8s} {line}")
+    print(f"process  {jax.process_index()} of {jax.process_count()}, "
           f"{jax.local_device_count()} local device(s)")
     return 0
 
@@ -324,13 +405,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shard every train step's batch over all devices (jax.sharding)")
     r.add_argument("--devices", type=int, default=None,
                    help="with --data-parallel: use only the first N devices")
+    r.add_argument("--yes", action="store_true",
+                   help="with 'all' in full mode: run (without it, only the time each "
+                        "experiment takes is printed)")
+    r.add_argument("--tensorboard", metavar="DIR",
+                   help="also stream every training record (the per-epoch losses and "
+                        "metrics) to TensorBoard event files in DIR/<experiment>/<run> "
+                        "(needs tensorboardX: pip install 'jaxnn[tensorboard]')")
     r.add_argument("--distributed", action="store_true",
                    help="multi-host: call jax.distributed.initialize() before running")
     r.add_argument("--coordinator", help="with --distributed: HOST:PORT of process 0")
     r.add_argument("--num-processes", type=int, help="with --distributed: total processes")
     r.add_argument("--process-id", type=int, help="with --distributed: this process's id")
     r.set_defaults(fn=_cmd_run)
-    sub.add_parser("info", help="backend, devices and versions").set_defaults(fn=_cmd_info)
+    sub.add_parser("info", help="versions, the backend and its devices (each once)").set_defaults(fn=_cmd_info)
     b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")
     b.add_argument("--quick", action="store_true", help="each benchmark's small sizes")
     b.add_argument("--out", help="output folder (default runs/bench-<timestamp>)")
