@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jaxnn import cli
+from jaxnn import _cli_run, cli
 from jaxnn_experiments import _durations, discover
 
 ROOT = Path(__file__).parents[1]
@@ -23,12 +23,12 @@ def _device(i, kind="TPU v3", platform="tpu", process=0):
 
 
 def test_device_lines_name_each_device_once():
-    assert cli._device_lines([_device(i) for i in range(8)]) == ["8 × TPU v3 (tpu), ids 0-7"]
-    assert cli._device_lines([_device(0, "cpu", "cpu")]) == ["1 × cpu, id 0"]
+    assert _cli_run.device_lines([_device(i) for i in range(8)]) == ["8 × TPU v3 (tpu), ids 0-7"]
+    assert _cli_run.device_lines([_device(0, "cpu", "cpu")]) == ["1 × cpu, id 0"]
     two_hosts = [_device(i, "TPU v4", process=i // 4) for i in range(8)]
-    assert cli._device_lines(two_hosts) == ["8 × TPU v4 (tpu), ids 0-7 on processes 0-1"]
+    assert _cli_run.device_lines(two_hosts) == ["8 × TPU v4 (tpu), ids 0-7 on processes 0-1"]
     mixed = [_device(0), _device(1), _device(3), _device(7, "cpu", "cpu")]
-    assert cli._device_lines(mixed) == ["3 × TPU v3 (tpu), ids 0-1, 3", "1 × cpu, id 7"]
+    assert _cli_run.device_lines(mixed) == ["3 × TPU v3 (tpu), ids 0-1, 3", "1 × cpu, id 7"]
 
 
 def test_info_prints_four_host_devices_on_one_line():
@@ -69,9 +69,9 @@ def test_list_answers_in_well_under_a_second_without_jax(tmp_path):
 
 @pytest.fixture
 def no_running(monkeypatch):
-    """Record the experiments `_run_all` would run instead of running them."""
+    """Record the experiments `run_all` would run instead of running them."""
     ran = []
-    monkeypatch.setattr(cli, "_run_all", lambda names, args, out, configs: ran.append(names) or 0)
+    monkeypatch.setattr(_cli_run, "run_all", lambda names, args, out, configs: ran.append(names) or 0)
     return ran
 
 
