@@ -4,9 +4,9 @@
 experiment prints its line. The README quotes :func:`markdown`
 (``python -m jaxnn_experiments._durations``). Imports neither JAX nor an experiment.
 
-Measured rows are the ``seconds`` of a recorded full run's ``results.json`` (``results/NAME``,
-seed 0) or, for the short runs not recorded there (``jaxnn run NAME``), the wall time of that
-command; all on :data:`MACHINE`, which other jobs shared, so they are typical, not best, times.
+Measured rows are the ``seconds`` of a full run's ``results.json`` (seed 0): the recorded runs
+of ``results/NAME``, or for those not recorded there a run of ``jaxnn run NAME`` (2026-12-01);
+all on :data:`MACHINE`, which other jobs shared, so they are typical, not best, times.
 Estimated rows say what they were scaled from. An accelerator is much faster for the large
 models (char-lm, nplm-brown, the recurrent runs).
 """
@@ -47,29 +47,30 @@ FULL: dict[str, Duration] = {
                                "1,289 s (T = 500, 4,000 steps; T = 200 at 3,000 steps: 575 s); "
                                "FULL runs T = 50 ... 1,000, 4,000 steps each"),
     "bp-example": _m(8, "results/bp-example"),
-    "chain-rule": _m(5, "jaxnn run chain-rule"),
+    "chain-rule": _m(1, "jaxnn run chain-rule"),
     "char-lm": _e(90000, "operation count (2-layer LSTM and GRU, h = 512, ~4M training "
                          "characters per epoch, up to 20 epochs) at the rate sequence-mnist "
                          "reaches; meant for an accelerator"),
     "lenet5": _m(560, "results/lenet5"),
     "mlp-mnist": _m(1236, "results/mlp-mnist"),
-    "neuron": _m(19, "jaxnn run neuron"),
+    "neuron": _m(14, "jaxnn run neuron"),
     "nplm-brown": _e(11500, "three models with a 3,600 s training budget each (MLP1, MLP9, "
                             "LSTM; results/nplm-brown-mlp9 took 4,245 s for MLP9 with 3,900 s) "
                             "plus the n-grams (results/nplm-brown-ngrams: 23 s)"),
-    "optimizers": _e(180, "eleven MLP fits on 10,000 MNIST images (per-sample SGD the longest), "
-                          "scaled from mlp-mnist's time per epoch"),
-    "perceptron": _m(29, "jaxnn run perceptron"),
+    "optimizers": _e(600, "rough: eleven MLP fits on 10,000 MNIST images (per-sample SGD the "
+                          "longest), scaled from mlp-mnist's time per epoch, plus a compilation "
+                          "each"),
+    "perceptron": _m(22, "jaxnn run perceptron"),
     "regression": _m(24, "results/regression"),
-    "rnn-gradients": _e(250, "adding-problem's time per T × step at T = 100, 2,000 steps, "
-                             "hidden 64"),
+    "rnn-gradients": _m(885, "jaxnn run rnn-gradients"),
     "sequence-mnist": _m(1278, "results/sequence-mnist"),
     "sunspots": _m(149, "results/sunspots"),
     "svm": _m(18, "results/svm"),
-    "text-classification": _e(1200, "2 corpora × 3 splits × 4 models, up to 20 epochs each"),
-    "vanishing-gradients": _e(150, "114 gradient measurements (19 depths × 3 activations × 2 "
-                                   "initialisations), one compilation each"),
-    "xor": _m(192, "jaxnn run xor"),
+    "text-classification": _e(2400, "rough: 2 corpora × 3 splits × 4 models, up to 20 epochs "
+                                    "each, at the time per token of the recurrent runs"),
+    "vanishing-gradients": _e(300, "rough: 114 gradient measurements (19 depths × 3 activations "
+                                   "× 2 initialisations), one compilation each"),
+    "xor": _m(184, "jaxnn run xor"),
 }
 
 

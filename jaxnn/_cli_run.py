@@ -103,7 +103,7 @@ def _full_run_estimate(args: argparse.Namespace) -> bool:
         return True
     names = list(lab.discover())
     print(f"`jaxnn run all` in full mode runs {len(names)} experiments on the real data sets "
-          f"(`jaxnn fetch NAME` first). Wall times on {_durations.MACHINE}:")
+          f"(`jaxnn fetch NAME` first).\nWall times on {_durations.MACHINE}:")
     print("\n".join(_durations.lines(names)))
     print("(what each was measured or estimated from: python -m jaxnn_experiments._durations)",
           flush=True)
