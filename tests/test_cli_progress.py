@@ -107,12 +107,16 @@ def test_no_total_nested_and_disabled_bars(clock):
 def test_bar_kind_follows_the_stream_and_the_notebook(monkeypatch):
     assert progress.bar_kind(io.StringIO()) == "lines"
     assert progress.bar_kind(Tty()) == "terminal"
-    assert type(progress.tqdm(total=1, file=Tty())) is tqdm_std.tqdm
+    bar = progress.tqdm(total=1, file=Tty())
+    assert type(bar) is tqdm_std.tqdm
+    bar.close()
     monkeypatch.setitem(sys.modules, "ipykernel.zmqshell", object())
     monkeypatch.setattr("importlib.util.find_spec",
                         lambda name, *a: None if name == "ipywidgets" else object())
     assert progress.bar_kind(Tty()) == "lines"             # a kernel without widgets
-    assert isinstance(progress.tqdm(total=1, file=io.StringIO()), progress.LineBar)
+    bar = progress.tqdm(total=1, file=io.StringIO())
+    assert isinstance(bar, progress.LineBar)
+    bar.close()
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object())
     assert progress.bar_kind(io.StringIO()) == "notebook"
 
