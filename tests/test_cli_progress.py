@@ -98,10 +98,12 @@ def test_no_total_nested_and_disabled_bars(clock):
     off = progress.tqdm(total=5, file=log, disable=True)
     off.update(5)
     off.close()
+    for _ in progress.tqdm(range(4), desc="brief", file=log, leave=False, interval=10.0):
+        clock.now += 0.5           # a transient bar done within the interval: no line at all
     lines = log.getvalue().splitlines()
     assert "\r" not in log.getvalue()
     assert [ln.split(" [")[0] for ln in lines if ln.startswith("inner")] == ["inner: 7"] * 3
-    assert lines[-1].startswith("outer: 100% 3/3")
+    assert lines[-1].startswith("outer: 100% 3/3") and "brief" not in log.getvalue()
 
 
 def test_bar_kind_follows_the_stream_and_the_notebook(monkeypatch):

@@ -89,7 +89,9 @@ class LineBar(_tqdm_std.tqdm):
     and the last state when it ends (full, or closed), never a ``\\r`` or cursor move.
 
     The line is tqdm's status without the bar (``desc: 40% 8/20 [00:12<00:18, 1.5 epoch/s,
-    loss=0.12]``); a bar over slow epochs prints one line per epoch. Lines are printed when
+    loss=0.12]``); a bar over slow epochs prints one line per epoch. A transient bar
+    (``leave=False``, which a terminal erases) that ends before its first line prints nothing:
+    a log does not fill with the final lines of short inner loops. Lines are printed when
     the count moves (``update``, or the next item of an iterated bar), so a postfix set before
     the update is the one shown; a postfix set after it shows in the next line, and the
     closing line repeats the last state if its postfix changed since.
@@ -106,6 +108,7 @@ class LineBar(_tqdm_std.tqdm):
         self._line = (kwargs.get("initial", 0), None)  # (count, postfix) of the last line
         self._line_t = _tqdm_std.time()
         self._counting = False
+        self._printed = False
         ours = kwargs.setdefault("bar_format", self._FORMAT) is self._FORMAT
         kwargs.update(dynamic_ncols=False, ncols=None)
         super().__init__(*args, **kwargs)
@@ -126,13 +129,14 @@ class LineBar(_tqdm_std.tqdm):
 
     def _print_line(self, final: bool) -> None:
         now = self._time()
-        done = self.total is not None and self.n >= self.total
+        done = self.leave is not False and self.total is not None and self.n >= self.total
         moved = self.n != self._line[0]
         if (moved and (final or done or now - self._line_t >= self._interval)) or \
                 (final and self.postfix != self._line[1] and self._line[1] is not None):
             self.fp.write(self.__str__().replace("\r", " ") + "\n")
             getattr(self.fp, "flush", lambda: None)()
             self._line, self._line_t = (self.n, self.postfix), now
+            self._printed = True
 
     def clear(self, nolock: bool = False) -> None:  # nothing is drawn in place
         pass
@@ -143,8 +147,9 @@ class LineBar(_tqdm_std.tqdm):
     def close(self) -> None:
         if getattr(self, "disable", True):
             return
-        with self._lock:
-            self._print_line(final=True)
+        if self.leave is not False or self._printed:
+            with self._lock:
+                self._print_line(final=True)
         self.disable = True
         self._decr_instances(self)
 
