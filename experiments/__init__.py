@@ -100,13 +100,14 @@ def load(name: str) -> ModuleType:
     return module
 
 
-def title(name: str) -> str:
+def title(name: str, module: str | None = None) -> str:
     """Experiment ``name``'s TITLE, read from its source when it is a string literal.
 
     Importing an experiment imports JAX (seconds); parsing its source takes milliseconds. A
-    TITLE that is not a literal is read by importing the module.
+    TITLE that is not a literal is read by importing the module. ``module``: its module path
+    when the caller has it from :func:`discover` (saves a scan of the entry points).
     """
-    spec = importlib.util.find_spec(module_of(name))
+    spec = importlib.util.find_spec(module or module_of(name))
     if spec is not None and spec.origin and spec.origin.endswith(".py"):
         for node in ast.parse(Path(spec.origin).read_bytes()).body:
             targets = (node.targets if isinstance(node, ast.Assign)

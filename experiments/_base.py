@@ -10,6 +10,7 @@ import math
 import os
 import platform
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -237,6 +238,10 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
         ``interrupted`` and on an exception with ``failed`` and the ``error`` (then the
         exception propagates), listing the plots finished so far. Every write is atomic
         (temporary file + rename in the folder), so a reader never sees a partial file.
+        A failed or interrupted run that created ``out`` and wrote nothing into it but its
+        ``results.json`` removes it again (and the parent folders it created, when empty):
+        no empty run folders are left behind. A folder that existed before, or one holding
+        partial results (a plot, a checkpoint, any file of the run), stays with its status.
 
     Raises:
         JaxnnError: ``out`` is in use or holds another run's results.
@@ -250,8 +255,10 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
     if config is None:
         config = copy.deepcopy(module.QUICK if quick else module.FULL)
     out = Path(out)
+    created = [d for d in (out, *out.parents) if not d.exists()]  # innermost first
     out.mkdir(parents=True, exist_ok=True)
     lock = atomic.FolderLock(out)
+    failed = False
     try:
         lock.acquire()
     except atomic.FolderInUse as exc:
@@ -281,6 +288,7 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
                 record["traceback"] = traceback.format_exc(limit=-8)
             with _no_interrupt(redeliver=not interrupted):
                 write_results(out, record)
+            failed = True
             raise
         finally:
             _written = None
@@ -298,11 +306,27 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
         write_results(out, record)
     finally:
         lock.release()
+        if failed and created:
+            _remove_if_nothing_written(out, created)
     print(comparison_table(record["metrics"], result.reference))
     if result.reference_source:
         print(f"reference: {result.reference_source}")
     print(f"[{elapsed:.1f} s] results in {out}", flush=True)
     return record
+
+
+def _remove_if_nothing_written(out: Path, created: list[Path]) -> None:
+    """Remove the run folder ``out`` (created by this run) if it holds nothing but the run's
+    own ``results.json``, then each folder in ``created`` (innermost first) left empty."""
+    if any(p.name != "results.json" for p in out.iterdir()):
+        return  # partial results: they stay, results.json says failed or interrupted
+    (out / "results.json").unlink(missing_ok=True)
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another run's files), or already gone
+            break
+    print(f"(the run wrote nothing: {out} removed)", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import optax
-from tqdm.auto import tqdm
+from jaxnn.train.progress import tqdm
 
 from jaxnn.data import sequences
 from jaxnn.errors import check_choice, check_positive

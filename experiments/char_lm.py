@@ -29,7 +29,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import optax
-from tqdm.auto import tqdm
+from jaxnn.train.progress import tqdm
 
 from ._base import Result, savefig
 from jaxnn.data import text as T

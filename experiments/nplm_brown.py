@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
+from jaxnn.train.progress import tqdm
 
 from ._base import Result, savefig
 from jaxnn.data import text
@@ -193,9 +193,9 @@ def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
             meta["best"], meta["bad"], state["best_params"] = vppl, 0, p
         else:
             meta["bad"] += 1
-        bar.update(K * B)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", best=f"{meta['best']:.1f}",
-                        tok_per_s=f"{tokens / meta['train_s']:.0f}")
+                        tok_per_s=f"{tokens / meta['train_s']:.0f}", refresh=False)
+        bar.update(K * B)
         if ckpt_dir is not None:
             append_jsonl(ckpt_dir.parent / f"{ckpt_dir.name}.jsonl", meta["curve"][-1])
         if ckpt is not None:

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-from tqdm import tqdm
+from jaxnn.train.progress import tqdm
 
 from ._base import Result, savefig
 from ._classify import standardized

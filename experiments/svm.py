@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
-from tqdm import tqdm
+from jaxnn.train.progress import tqdm
 
 from ._base import Result, savefig
 from ._classify import standardized

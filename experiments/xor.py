@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 from jax import lax
-from tqdm import tqdm
+from jaxnn.train.progress import tqdm
 
 from ._base import Result, savefig
 from jaxnn.models import mlp

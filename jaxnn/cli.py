@@ -2,7 +2,9 @@
 
     jaxnn list                                   experiments and their titles
     jaxnn run NAME [--quick] [--out DIR] [--seed N] [--set KEY=VALUE ...]
-    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md
+    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md (full mode:
+                                                 prints the time it takes; runs with --yes)
+    jaxnn run ... --tensorboard DIR              also stream the training scalars to TensorBoard
     jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
     jaxnn run ... --distributed [--coordinator HOST:PORT --num-processes N --process-id I]
                                                  multi-host: jax.distributed.initialize() first
@@ -13,26 +15,24 @@
 
 Experiments are the modules registered in the entry-point group ``jaxnn.experiments`` (the lab
 book ``jaxnn_experiments`` and any other installed package, see :mod:`jaxnn_experiments`); this
-module is the only part of ``jaxnn`` that imports them. ``jaxnn list`` and ``--help`` import
-neither JAX nor an experiment.
+module and ``jaxnn._cli_run`` (the ``run`` command) are the only part of ``jaxnn`` that imports
+them. ``jaxnn list`` and ``--help`` import neither JAX nor an experiment.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shlex
 import signal
 import sys
 import textwrap
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from jaxnn import __version__
-from jaxnn.overrides import _error, override, parse_sets
+from jaxnn._cli_run import INTERRUPTS, cmd_run, device_lines
+from jaxnn.overrides import _error, override, parse_sets  # noqa: F401 - override: re-exported
 
 
 def _is_jaxnn_error(exc: BaseException) -> bool:
@@ -43,173 +43,11 @@ def _is_jaxnn_error(exc: BaseException) -> bool:
 
 # ------------------------------------------------------------------------------- commands
 
-class _Interrupts:
-    """The SIGINT handler of ``jaxnn run``: Ctrl-C always ends the run as ``interrupted``.
-
-    Installed explicitly (SIGINT is ignored in a process started in the background, and a
-    library may have replaced the handler), it raises ``KeyboardInterrupt`` in Python. A
-    ``KeyboardInterrupt`` can still be lost: raised while a C extension initialises (JAX's
-    backend during compilation or import) it turns into an ``ImportError`` that an optional
-    import swallows. So each Ctrl-C is delivered again every 0.5 s (``_thread.interrupt_main``)
-    until :func:`main` has handled it.
-    """
-
-    def __init__(self) -> None:
-        self.received = 0
-        self.handled = False
-
-    def install(self) -> None:
-        self.received, self.handled, self.defer = 0, False, False
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._handler)
-
-    @contextlib.contextmanager
-    def deferred(self):
-        """A Ctrl-C inside the block is raised when it ends (imports of C extensions: one
-        interrupted while it initialises can leave the process to segfault later)."""
-        self.defer = True
-        try:
-            yield
-        finally:
-            self.defer = False
-        if self.received:
-            raise KeyboardInterrupt
-
-    def _handler(self, signum, frame):
-        self.received += 1
-        if self.defer:
-            return
-        if not self.handled:
-            timer = threading.Timer(0.5, self._again)
-            timer.daemon = True
-            timer.start()
-        if _in_gc_callback(frame):  # Python would print the exception and drop it; the
-            return                  # timer above delivers the interrupt again
-        raise KeyboardInterrupt
-
-    def _again(self) -> None:
-        if not self.handled:
-            import _thread
-
-            _thread.interrupt_main(signal.SIGINT)
-
-
-def _in_gc_callback(frame) -> bool:
-    """Whether ``frame`` runs inside a ``gc.callbacks`` function (JAX registers one)."""
-    import gc
-
-    codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
-    while frame is not None:
-        if frame.f_code in codes:
-            return True
-        frame = frame.f_back
-    return False
-
-
-_INTERRUPTS = _Interrupts()
-
-
-def _default_out() -> Path:
-    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
     import jaxnn_experiments as lab
 
-    for name in lab.discover():
-        print(f"{name:24s} {lab.title(name)}")
-    return 0
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    import jaxnn_experiments as lab
-
-    _INTERRUPTS.install()
-    sets = parse_sets(args.set or [])
-    if sets and args.name == "all":
-        raise _error("--set overrides one experiment's config; it cannot go with 'all'")
-    with _INTERRUPTS.deferred():  # a C extension interrupted half-loaded can crash later
-        import jax  # noqa: F401 - loaded here, under the deferral
-
-        import jaxnn_experiments._base  # noqa: F401
-    if args.distributed:
-        _initialize_distributed(args)
-    with _INTERRUPTS.deferred():
-        names = list(lab.discover()) if args.name == "all" else [lab.canonical(args.name)]
-        modules = {name: lab.load(name) for name in names}
-    out = Path(args.out) if args.out else _default_out()
-    configs = {}
-    if args.name != "all":
-        name = names[0]
-        module = modules[name]
-        if sets:
-            configs[name] = override(module.QUICK if args.quick else module.FULL, sets,
-                                     optional=getattr(module, "OPTIONAL", None), experiment=name)
-    if args.data_parallel or args.devices is not None:
-        from jaxnn.train import parallel
-
-        mesh = parallel.make_mesh(args.devices)
-        print(f"data-parallel over {mesh.devices.size} device(s): "
-              f"{', '.join(str(d) for d in mesh.devices)}")
-        with parallel.data_parallel(mesh):
-            return _run_all(names, args, out, configs)
-    return _run_all(names, args, out, configs)
-
-
-def _initialize_distributed(args: argparse.Namespace) -> None:
-    """Join a multi-host job (TPU pod slice, GPU cluster) before any computation.
-
-    Without ``--coordinator`` JAX detects the cluster itself (Cloud TPU, SLURM, Open MPI);
-    otherwise every process passes the same coordinator and process count and its own id.
-    """
-    import jax
-
-    # CPU processes exchange gradients through gloo (no effect on GPU/TPU collectives)
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    explicit = [args.coordinator, args.num_processes, args.process_id]
-    if any(v is not None for v in explicit) and not all(v is not None for v in explicit):
-        raise _error("--coordinator, --num-processes and --process-id go together; got "
-                     f"{args.coordinator!r}, {args.num_processes!r}, {args.process_id!r}")
-    if args.coordinator is None:
-        jax.distributed.initialize()
-    else:
-        jax.distributed.initialize(coordinator_address=args.coordinator,
-                                   num_processes=args.num_processes,
-                                   process_id=args.process_id)
-    print(f"process {jax.process_index()} of {jax.process_count()}: "
-          f"{jax.local_device_count()} local / {jax.device_count()} global device(s)")
-
-
-def _run_all(names: list[str], args: argparse.Namespace, out: Path,
-             configs: dict[str, dict]) -> int:
-    from jaxnn_experiments import report
-    from jaxnn_experiments._base import execute
-
-    from jaxnn_experiments._base import check_free
-
-    def target(name: str) -> Path:
-        return out / name if (args.name == "all" or args.out is None) else out
-
-    for name in names:  # refuse before running anything, not after the first experiments
-        check_free(target(name))
-    failures = []
-    for name in names:
-        try:
-            execute(name, quick=args.quick, out=target(name), seed=args.seed,
-                    config=configs.get(name), command=args.command_line)
-        except Exception as exc:  # keep going in `run all`, report at the end
-            if args.name != "all":
-                raise
-            failures.append((name, exc))
-            print(f"!!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-    if args.name == "all" or args.out is None:
-        path = report.build(out)
-        print(f"\nreport: {path} and {path.with_suffix('.html')}")
-    print(f"run folder: {out.resolve()}")
-    if failures:
-        print(f"{len(failures)} experiment(s) failed: {', '.join(n for n, _ in failures)}",
-              file=sys.stderr)
-        return 1
+    for name, module in lab.discover().items():
+        print(f"{name:24s} {lab.title(name, module)}")
     return 0
 
 
@@ -226,14 +64,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
         flax_version = flax.__version__
     except ImportError:
         flax_version = "not installed (pip install 'jaxnn[bench]')"
-    print(f"jaxnn   {__version__}")
-    print(f"python  {platform.python_version()} ({platform.machine()})")
-    print(f"jax     {jax.__version__}   jaxlib {jaxlib.__version__}")
-    print(f"optax   {optax.__version__}   flax {flax_version}")
-    print(f"backend {jax.default_backend()}")
-    for d in jax.devices():
-        print(f"device  {d.id}: {d.platform} {getattr(d, 'device_kind', '')}")
-    print(f"process {jax.process_index()} of {jax.process_count()}, "
+    print(f"jaxnn    {__version__}")
+    print(f"python   {platform.python_version()} ({platform.machine()})")
+    print(f"jax      {jax.__version__} (jaxlib {jaxlib.__version__})")
+    print(f"optax    {optax.__version__}; flax {flax_version}")
+    print(f"backend  {jax.default_backend()}")
+    for i, line in enumerate(device_lines(jax.devices())):
+        print(f"{'devices' if i == 0 else '':8s} {line}")
+    print(f"process  {jax.process_index()} of {jax.process_count()}, "
           f"{jax.local_device_count()} local device(s)")
     return 0
 
@@ -338,13 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shard every train step's batch over all devices (jax.sharding)")
     r.add_argument("--devices", type=int, default=None,
                    help="with --data-parallel: use only the first N devices")
+    r.add_argument("--yes", action="store_true",
+                   help="with 'all' in full mode: run (without it, only the time each "
+                        "experiment takes is printed)")
+    r.add_argument("--tensorboard", metavar="DIR",
+                   help="also stream every training record (the per-epoch losses and "
+                        "metrics) to TensorBoard event files in DIR/<experiment>/<run> "
+                        "(needs tensorboardX: pip install 'jaxnn[tensorboard]')")
     r.add_argument("--distributed", action="store_true",
                    help="multi-host: call jax.distributed.initialize() before running")
     r.add_argument("--coordinator", help="with --distributed: HOST:PORT of process 0")
     r.add_argument("--num-processes", type=int, help="with --distributed: total processes")
     r.add_argument("--process-id", type=int, help="with --distributed: this process's id")
-    r.set_defaults(fn=_cmd_run)
-    sub.add_parser("info", help="backend, devices and versions").set_defaults(fn=_cmd_info)
+    r.set_defaults(fn=cmd_run)
+    sub.add_parser("info", help="versions, the backend and its devices (each once)").set_defaults(fn=_cmd_info)
     b = sub.add_parser("bench", help="speed table vs Flax and PyTorch")
     b.add_argument("--quick", action="store_true", help="each benchmark's small sizes")
     b.add_argument("--out", help="output folder (default runs/bench-<timestamp>)")
@@ -382,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return args.fn(args)
         except BaseException as exc:  # an interrupt may surface as another exception
-            if _INTERRUPTS.received and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            if INTERRUPTS.received and not isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise KeyboardInterrupt from exc
             raise
     except ValueError as exc:
@@ -394,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        _INTERRUPTS.handled = True
+        INTERRUPTS.handled = True
         print("\njaxnn: interrupted", file=sys.stderr)
         if program:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit

@@ -229,7 +229,8 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             hyperparameters, ``batch_size``, N or ``key``; see
             :func:`~jaxnn.train.signature.run_signature`) is refused, naming the
             difference; ``epochs`` may grow.
-        log_path: append one JSON line per epoch (rewritten from the history on resume).
+        log_path: append one JSON line per epoch (rewritten from the history on resume);
+            the records also stream to TensorBoard inside ``tensorboard.streaming``.
         progress: show a tqdm bar with the losses and first metric; a string shows it under
             that label.
         callback: called with each epoch's history record after it is logged and
@@ -320,10 +321,9 @@ def fit(params: Any, loss_fn: Callable[..., Any], optimizer: optax.GradientTrans
             state = _track_best(state._replace(params=new_params, opt_state=new_opt_state,
                                                epoch=epoch, history=state.history + (record,)),
                                 record, patience)
-            if log_path is not None:
-                prog.append_jsonl(log_path, record)
+            prog.append_jsonl(log_path, record, run=label)  # the log (if any), TensorBoard
+            bar.set_postfix(prog.postfix(record), refresh=False)  # shown by the update
             bar.update(1)
-            bar.set_postfix(prog.postfix(record))
             if ckpt is not None and (epoch % checkpoint_every == 0 or epoch == epochs
                                      or state.stopped_early):
                 ckpt.save(epoch, state.arrays(), state.meta())
