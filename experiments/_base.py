@@ -308,7 +308,7 @@ def execute(name: str, *, quick: bool, out: Path, seed: int = 0, config: dict | 
         lock.release()
         if failed and created:
             _remove_if_nothing_written(out, created)
-    print(comparison_table(record["metrics"], result.reference))
+    print(record_table(record))
     if result.reference_source:
         print(f"reference: {result.reference_source}")
     print(f"[{elapsed:.1f} s] results in {out}", flush=True)

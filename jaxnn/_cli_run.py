@@ -208,7 +208,7 @@ def run_all(names: list[str], args: argparse.Namespace, out: Path,
             print(f"!!! {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     if args.name == "all" or args.out is None:
         path = report.build(out)
-        print(f"\nreport: {path}")
+        print(f"\nreport: {path} and {path.with_suffix('.html')}")
     print(f"run folder: {out.resolve()}")
     if failures:
         print(f"{len(failures)} experiment(s) failed: {', '.join(n for n, _ in failures)}",

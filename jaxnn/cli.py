@@ -2,7 +2,7 @@
 
     jaxnn list                                   experiments and their titles
     jaxnn run NAME [--quick] [--out DIR] [--seed N] [--set KEY=VALUE ...]
-    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md (full mode:
+    jaxnn run all [--quick] [--out DIR] [--seed N]   every experiment + report.md/.html (full mode:
                                                  prints the time it takes; runs with --yes)
     jaxnn run ... --tensorboard DIR              also stream the training scalars to TensorBoard
     jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
@@ -122,7 +122,7 @@ def _run_epilog() -> str:
     return (f"experiments (`jaxnn list` shows their titles):\n{names}\n\n"
             "examples:\n"
             "  jaxnn run mlp-mnist                      full mode (real data), the default\n"
-            "  jaxnn run all --quick --out runs/quick   every experiment, quick, + report.md\n"
+            "  jaxnn run all --quick --out runs/quick   every experiment, quick, + report.md, report.html\n"
             "  jaxnn run adding-problem --set 'lengths=[200]' steps=3000 lr=0.005")
 
 
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quick", action="store_true",
                    help="quick mode: small configs on embedded data (default: full mode)")
     r.add_argument("--out", help="output folder (default runs/<timestamp>; with 'all', one "
-                                 "subfolder per experiment and report.md); a folder in use "
+                                 "subfolder per experiment and report.md, report.html); a folder in use "
                                  "by another run, or holding a run's results.json, is "
                                  "refused")
     r.add_argument("--seed", type=_seed, default=0,
