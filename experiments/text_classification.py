@@ -40,33 +40,66 @@ from jaxnn.train.engine import make_epoch_fn
 
 TITLE = "Text classification: bag of word vectors (mean, max), Kim's CNN, an LSTM"
 
-_BAG = {"kind": "bag", "m": 64, "hidden": [], "dropout": 0.3, "word_dropout": 0.3,
-        "bigrams": 0}
+_BAG = {"kind": "bag", "pool": "mean", "m": 64, "hidden": [], "dropout": 0.3,
+        "word_dropout": 0.3, "bigrams": 0}
 MODELS = {
-    "bag_mean": dict(_BAG, pool="mean"),
+    "bag_mean": _BAG,
     "bag_max": dict(_BAG, pool="max", word_dropout=0.0),
-    "cnn": {"kind": "cnn", "m": 64, "widths": [3, 4, 5], "maps": 50, "dropout": 0.5},
-    "lstm": {"kind": "lstm", "m": 64, "hidden_size": 64, "readout": "mean", "dropout": 0.2},
+    "cnn": {"kind": "cnn", "m": 64, "widths": [3, 4, 5], "maps": 50, "dropout": 0.5,
+            "word_dropout": 0.0, "method": "auto"},
+    "lstm": {"kind": "lstm", "m": 64, "hidden_size": 64, "cell": "lstm", "readout": "mean",
+             "dropout": 0.2},
 }
 _TRAIN = {"epochs": 20, "batch": 50, "lr": 3e-3, "weight_decay": 1e-4, "patience": 4,
-          "min_count": 2, "length_quantile": 0.95, "max_length": 400}
+          "max_length": 400}
+_DATA = {"min_count": 2, "length_quantile": 0.95, "max_length": 400}
 
-QUICK = {"datasets": ["synthetic"], "seeds": 1, "models": MODELS,
-         "train": dict(_TRAIN, epochs=6, min_count=1, max_length=64, lr=1e-2),
-         "synthetic": {"n_docs": 1000, "n_classes": 4, "vocab_size": 400, "min_len": 8,
-                       "max_len": 40, "signal": 0.15}}
+
+def dataset_config(data: dict, train: dict, models: dict | None = None) -> dict:
+    """One data set's complete config: ``{"data": {...}, "models": {name: spec}}``.
+
+    Every model spec holds every field it reads, its ``train`` recipe included, so each one is
+    reachable by ``--set DATASET.models.NAME.FIELD=VALUE`` (e.g.
+    ``--set bbc.models.cnn.train.epochs=10``) and any recorded config is FULL plus ``--set``
+    items.
+
+    Args:
+        data: the encoding (``min_count``, ``length_quantile``, ``max_length``).
+        train: the training recipe shared by the models (``epochs``, ``batch``, ``lr``,
+            ``weight_decay``, ``patience``, ``max_length``: a model's own cut, at most the
+            data's).
+        models: per model name, ``{field: value}`` changes of :data:`MODELS`' spec, a
+            ``"train"`` entry changing the recipe.
+
+    Returns:
+        the data set's config dict (fresh copies).
+    """
+    models = models or {}
+    out = {}
+    for name, spec in MODELS.items():
+        change = dict(models.get(name, {}))
+        out[name] = dict(spec, **{k: v for k, v in change.items() if k != "train"},
+                         train=dict(train, **change.get("train", {})))
+    return {"data": dict(data), "models": out}
+
+
+QUICK = {"datasets": ["synthetic"], "seeds": 1, "models": list(MODELS),
+         "synthetic": dict(dataset_config(dict(_DATA, min_count=1, max_length=64),
+                                          dict(_TRAIN, epochs=6, max_length=64, lr=1e-2)),
+                           source={"n_docs": 1000, "n_classes": 4, "vocab_size": 400,
+                                   "min_len": 8, "max_len": 40, "signal": 0.15})}
 # Recipes chosen on validation accuracy (split 0): RT peaks after 2–5 epochs at lr 3e-3; BBC
 # (1,700 long training articles, 53 steps an epoch) needs lr 1e-2 and more epochs; its bag
 # models read up to 1,000 tokens (95% of articles whole), the CNN and LSTM the first 200.
 _SHORT = {"max_length": 200, "epochs": 6, "lr": 3e-3}
-FULL = {"datasets": ["bbc", "rt"], "seeds": 3, "models": MODELS, "train": _TRAIN,
-        "per_dataset": {
-            "bbc": {"train": {"max_length": 1000, "lr": 1e-2, "batch": 32, "epochs": 30,
-                              "patience": 5},
-                    "models": {"cnn": {"train": _SHORT}, "lstm": {"train": _SHORT}}},
-            "rt": {"train": {"max_length": 60, "length_quantile": 0.99, "epochs": 8,
-                             "patience": 3},
-                   "models": {"cnn": {"train": {"epochs": 5}}}}}}
+FULL = {"datasets": ["bbc", "rt"], "seeds": 3, "models": list(MODELS),
+        "bbc": dataset_config(dict(_DATA, max_length=1000),
+                              dict(_TRAIN, max_length=1000, lr=1e-2, batch=32, epochs=30,
+                                   patience=5),
+                              {"cnn": {"train": _SHORT}, "lstm": {"train": _SHORT}}),
+        "rt": dataset_config(dict(_DATA, max_length=60, length_quantile=0.99),
+                             dict(_TRAIN, max_length=60, epochs=8, patience=3),
+                             {"cnn": {"train": {"epochs": 5}}})}
 
 DATASETS = ("synthetic", "bbc", "rt")
 REFERENCE = {"test_accuracy_rt_bag_mean": 0.762, "test_accuracy_rt_cnn": 0.761,
@@ -86,7 +119,7 @@ def load_dataset(name: str, config: dict, seed: int):
     """(docs: list of token lists, labels (N,) int32, classes, raw texts, split) for a data set."""
     check_choice(name, DATASETS, "dataset")
     if name == "synthetic":
-        s = config["synthetic"]
+        s = config["synthetic"]["source"]
         docs, labels = synthetic_text.topic_documents(
             seed, s["n_docs"], s["n_classes"], s["vocab_size"], s["min_len"], s["max_len"],
             signal=s.get("signal", 0.2))
@@ -98,15 +131,15 @@ def load_dataset(name: str, config: dict, seed: int):
     return docs, ds.labels, ds.classes, list(ds.texts), ds.split(corpora.SPLIT_SEED + seed)
 
 
-def encode(docs, labels, split, train_cfg: dict):
+def encode(docs, labels, split, data_cfg: dict):
     """Vocabulary from the training split; padded (ids, mask, y) triples for each split."""
     train_docs = [docs[i] for i in split.train]
     vocab = text.Vocabulary.build((t for d in train_docs for t in d),
-                                  min_count=train_cfg["min_count"])
+                                  min_count=data_cfg["min_count"])
     lengths = np.array([len(d) for d in train_docs])
     # at least 5 positions, the widest of Kim's filters
-    L = max(5, int(min(train_cfg["max_length"],
-                       np.ceil(np.quantile(lengths, train_cfg["length_quantile"])))))
+    L = max(5, int(min(data_cfg["max_length"],
+                       np.ceil(np.quantile(lengths, data_cfg["length_quantile"])))))
     out = {}
     for part in ("train", "valid", "test"):
         idx = getattr(split, part)
@@ -168,36 +201,33 @@ def probabilities(predict, params, part, chunk: int = 500) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _merged(base: dict, override: dict | None) -> dict:
-    return dict(base, **(override or {}))
-
-
 def run_dataset(name: str, config: dict, seed: int) -> dict:
     """Every model on every split of one data set: per-model accuracies, reports, curves."""
-    per = config.get("per_dataset", {}).get(name, {})
-    train_base = _merged(config["train"], per.get("train"))
-    models = {m: _merged(spec, per.get("models", {}).get(m))
-              for m, spec in config["models"].items()}
+    check_choice(name, DATASETS, "dataset")
+    dcfg = config[name]
+    for m in config["models"]:
+        check_choice(m, tuple(dcfg["models"]), f"model of {name}")
+    models = {m: dcfg["models"][m] for m in config["models"]}
     res = {"models": {m: {"test_accuracy": [], "valid_accuracy": [], "seconds": []}
                       for m in models}, "splits": []}
     for s in range(config["seeds"]):
         docs, labels, classes, raw, split = load_dataset(name, config, seed + s)
-        vocab, data, info = encode(docs, labels, split, train_base)
+        vocab, data, info = encode(docs, labels, split, dcfg["data"])
         y_train = data["train"][2]
         majority = np.bincount(y_train, minlength=len(classes)).argmax()
         info.update(split_checksum=split.checksum, n_train=len(split.train),
                     n_valid=len(split.valid), n_test=len(split.test),
                     majority_test=float(np.mean(data["test"][2] == majority)))
         if name == "synthetic":
-            src = synthetic_text.topic_source(seed + s, len(classes),
-                                              config["synthetic"]["vocab_size"],
-                                              signal=config["synthetic"].get("signal", 0.2))
+            source = dcfg["source"]
+            src = synthetic_text.topic_source(seed + s, len(classes), source["vocab_size"],
+                                              signal=source.get("signal", 0.2))
             test_docs = [docs[i] for i in split.test]
             info["bayes_test"] = float(np.mean(src.bayes_predict(test_docs) == data["test"][2]))
         res["splits"].append(info)
         res["classes"] = list(classes)
         for j, (m, spec) in enumerate(models.items()):
-            tcfg = _merged(train_base, spec.get("train"))
+            tcfg = spec["train"]
             cfg = make_config(spec, len(vocab), len(classes))
             t0 = time.perf_counter()
             Lm = max(5, min(tcfg["max_length"], info["length"]))  # a model's own (shorter) cut
