@@ -135,10 +135,10 @@ class CNNConfig:
         widths: filter widths w (Kim: 3, 4, 5); each must be ≤ the padded length L.
         maps: feature maps F per width (Kim: 100).
         dropout: on the max-pooled features (Kim: 0.5).
-        method: :func:`jaxnn.nn.conv.conv`'s ``method``. Default ``"xla"``: for these layers
-            (m = 64 maps in, 50 out, L ≈ 50, w = 5, batch 50; gradient of one width, CPU) it
-            measured 84–100 ms against the Toeplitz product's 630–720 ms, which ``"auto"``
-            would pick.
+        method: :func:`jaxnn.nn.conv.conv`'s ``method``. Default ``"auto"``, which on CPU
+            takes the unfolded-window product (``"unfold"``): for one width of these layers
+            (m = 64 maps in, 100 out, L = 60, w = 5, batch 50; gradient, CPU) it measured
+            19 ms against ``"xla"``'s 314 ms and the Toeplitz product's 3.4 s.
         word_dropout, embed_scale, dtype: as :class:`BagConfig`.
     """
 
@@ -148,7 +148,7 @@ class CNNConfig:
     widths: tuple[int, ...] = (3, 4, 5)
     maps: int = 100
     dropout: float = 0.5
-    method: str = "xla"
+    method: str = "auto"
     word_dropout: float = 0.0
     embed_scale: float = 0.1
     dtype: Any = "float32"

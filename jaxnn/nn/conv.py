@@ -18,8 +18,9 @@ Layout: inputs ``x`` are (B, P, *spatial) ("NCHW"), filter banks ``W`` are (K, P
 the notes' (n_out, n_in) orientation — and biases ``b`` are (K,). The sum itself is one call
 to ``lax.conv_general_dilated`` (``method="xla"``) or, for small 1-D/2-D layers on CPU, one
 matrix product with a row-Toeplitz filter matrix (``method="toeplitz"``, see
-:mod:`jaxnn.nn.conv_toeplitz`); ``method="auto"`` (default) picks per layer. Both give the same
-numbers up to float rounding.
+:mod:`jaxnn.nn.conv_toeplitz`), or, for 1-D layers, one product of the unfolded windows
+(im2col, ``method="unfold"``: (B·L_out, w·P) × (w·P, K), no zeros multiplied);
+``method="auto"`` (default) picks per layer. All give the same numbers up to float rounding.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from jaxnn.errors import (JaxnnError, ShapeError, check_choice, check_floating,
 from jaxnn.nn.conv_toeplitz import toeplitz_correlation, use_toeplitz
 
 KINDS = ("convolution", "correlation")
-METHODS = ("auto", "xla", "toeplitz")
+METHODS = ("auto", "xla", "toeplitz", "unfold")
 _MODE_ALIASES = {"valid": "valid", "narrow": "valid", "full": "full", "wide": "full",
                  "same": "same"}
 
@@ -178,10 +179,12 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         channels_last: x and the result are (B, *spatial, P) / (B, *out, K) instead ("NHWC",
             the layout XLA's CPU convolutions use internally: no transposes between layers).
         method: "xla" (``lax.conv_general_dilated``), "toeplitz" (one matrix product with a
-            row-Toeplitz filter matrix; 1-D and 2-D only) or "auto" (default: "toeplitz" on
-            CPU for small layers such as LeNet-5's, see
-            :func:`jaxnn.nn.conv_toeplitz.use_toeplitz`, else "xla"). "toeplitz" has a custom
-            reverse-mode gradient only: pass "xla" for ``jax.jvp``/``jax.jacfwd``/Hessians.
+            row-Toeplitz filter matrix; 1-D and 2-D only), "unfold" (1-D only: the w shifted
+            copies of the input side by side times the (w·P, K) filter matrix) or "auto"
+            (default: on CPU "unfold" for every 1-D layer, "toeplitz" for small 2-D layers
+            such as LeNet-5's, see :func:`jaxnn.nn.conv_toeplitz.use_toeplitz`, else "xla").
+            "toeplitz" has a custom reverse-mode gradient only: pass "xla" for
+            ``jax.jvp``/``jax.jacfwd``/Hessians.
 
     Returns:
         (B, K, *out) array, ``out`` = :func:`output_size` of the spatial size.
@@ -215,8 +218,16 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
     if kind == "convolution":
         W = jnp.flip(W, axis=tuple(range(2, nd + 2)))
     if method == "auto":
-        method = "toeplitz" if use_toeplitz(padded, P, kernel, K, strides) else "xla"
-    if method == "toeplitz":
+        method = ("unfold" if nd == 1 and jax.default_backend() == "cpu" else
+                  "toeplitz" if use_toeplitz(padded, P, kernel, K, strides) else "xla")
+    if method == "unfold":
+        if nd != 1:
+            raise JaxnnError(f"method='unfold' handles 1-D convolution; got {nd} spatial axes "
+                             f"(W {tuple(W.shape)}): use method='xla' or 'toeplitz'")
+        xl = x if channels_last else jnp.moveaxis(x, 1, -1)
+        z = unfold_correlation(jnp.pad(xl, ((0, 0),) + pairs + ((0, 0),)), W, strides[0])
+        z = z if channels_last else jnp.moveaxis(z, -1, 1)
+    elif method == "toeplitz":
         if nd > 2:
             raise JaxnnError(f"method='toeplitz' handles 1-D and 2-D convolution; got {nd} "
                              f"spatial axes (W {tuple(W.shape)}): use method='xla'")
@@ -231,6 +242,29 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         z = z + (b.reshape((1,) * (nd + 1) + (K,)) if channels_last
                  else b.reshape((1, K) + (1,) * nd))
     return z
+
+
+def unfold_correlation(x: jax.Array, W: jax.Array, stride: int = 1) -> jax.Array:
+    """Valid 1-D cross-correlation of channels-last maps as one product of unfolded windows.
+
+    ``Z[b, t, k] = Σ_{u,p} X[b, s·t + u, p] · W[k, p, u]``: the w shifted (strided) copies of
+    X side by side form the windows (B, L_out, w·P) ("im2col"), multiplied by the filter bank
+    as a (w·P, K) matrix. Unlike the Toeplitz product no zero is multiplied; reverse-mode and
+    forward-mode gradients are JAX's own (slices, a concatenation, a matrix product).
+
+    Args:
+        x: (B, L, P) already zero-padded input maps.
+        W: (K, P, w) filter bank, applied without flipping.
+        stride: s ≥ 1.
+
+    Returns:
+        (B, L_out, K), L_out = (L − w)//s + 1.
+    """
+    K, P, w = W.shape
+    out = (x.shape[1] - w) // stride + 1
+    cols = jnp.concatenate([x[:, u:u + stride * (out - 1) + 1:stride] for u in range(w)],
+                           axis=-1)                                      # (B, L_out, w·P)
+    return cols @ jnp.transpose(W, (2, 1, 0)).reshape(w * P, K)
 
 
 def convolve(x: jax.Array, f: jax.Array, padding: Padding = "valid", *,

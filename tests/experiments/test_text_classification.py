@@ -5,17 +5,20 @@ import pytest
 
 from jaxnn_experiments import text_classification as tc
 from jaxnn.errors import JaxnnError
+from jaxnn.overrides import override, parse_sets
 
-TINY = {
-    "datasets": ["synthetic"], "seeds": 1,
-    "models": {"bag_mean": dict(tc.MODELS["bag_mean"], m=8),
-               "bag_max": dict(tc.MODELS["bag_max"], m=8, bigrams=16),
-               "cnn": dict(tc.MODELS["cnn"], m=8, maps=4),
-               "lstm": dict(tc.MODELS["lstm"], m=8, hidden_size=8)},
-    "train": dict(tc.QUICK["train"], epochs=3, batch=20, lr=1e-2, patience=2),
-    "synthetic": {"n_docs": 200, "n_classes": 3, "vocab_size": 60, "min_len": 5,
-                  "max_len": 15, "signal": 0.5},
-}
+def _tiny() -> dict:
+    d = tc.dataset_config({"min_count": 1, "length_quantile": 0.95, "max_length": 64},
+                          dict(tc.QUICK["synthetic"]["models"]["cnn"]["train"], epochs=3,
+                               batch=20, lr=1e-2, patience=2),
+                          {"bag_mean": {"m": 8}, "bag_max": {"m": 8, "bigrams": 16},
+                           "cnn": {"m": 8, "maps": 4}, "lstm": {"m": 8, "hidden_size": 8}})
+    d["source"] = {"n_docs": 200, "n_classes": 3, "vocab_size": 60, "min_len": 5,
+                   "max_len": 15, "signal": 0.5}
+    return {"datasets": ["synthetic"], "seeds": 1, "models": list(tc.MODELS), "synthetic": d}
+
+
+TINY = _tiny()
 
 
 def test_smoke(run_experiment):
@@ -55,3 +58,34 @@ def test_unknown_dataset_and_model_kind():
         tc.load_dataset("imdb", tc.QUICK, 0)
     with pytest.raises(JaxnnError, match="model kind"):
         tc.make_config({"kind": "transformer"}, 10, 2)
+
+
+def _leaves(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def test_every_field_of_full_is_settable_by_a_dotted_key():
+    """Each model of each data set carries every field it reads (its recipe included), so any
+    change of one is a ``--set DATASET.models.NAME.FIELD=VALUE`` item."""
+    keys = dict(_leaves(tc.FULL))
+    assert "bbc.models.bag_max.train.epochs" in keys and "rt.models.cnn.dropout" in keys
+    for key, value in keys.items():       # each leaf accepts its own value back
+        assert override(tc.FULL, {key: value}, experiment="t") == tc.FULL
+    cfg = override(tc.FULL, parse_sets(["bbc.models.bag_max.m=128", "rt.data.min_count=1",
+                                        "bbc.models.cnn.train.epochs=9"]), experiment="t")
+    assert cfg["bbc"]["models"]["bag_max"]["m"] == 128
+    assert cfg["rt"]["models"]["bag_max"]["m"] == tc.FULL["rt"]["models"]["bag_max"]["m"]
+    assert cfg["rt"]["data"]["min_count"] == 1
+    assert cfg["bbc"]["models"]["cnn"]["train"]["epochs"] == 9
+    assert cfg["bbc"]["models"]["lstm"]["train"] == tc.FULL["bbc"]["models"]["lstm"]["train"]
+    with pytest.raises(JaxnnError, match="valid keys of bbc.models.cnn"):
+        override(tc.FULL, {"bbc.models.cnn.hidden": [10]}, experiment="t")
+
+
+def test_an_unknown_model_name_is_refused_before_any_data_is_read():
+    with pytest.raises(JaxnnError, match="model of synthetic"):
+        tc.run_dataset("synthetic", dict(TINY, models=["bag_mean", "cnnn"]), 0)

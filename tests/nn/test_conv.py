@@ -262,3 +262,24 @@ def test_auto_method_choice():
         C.conv(jnp.zeros((1, 1, 4, 4, 4)), jnp.zeros((2, 1, 2, 2, 2)), method="toeplitz")
     with pytest.raises(JaxnnError, match="'fft'"):
         C.conv(jnp.zeros((1, 1, 4, 4)), jnp.zeros((2, 1, 2, 2)), method="fft")
+
+
+@pytest.mark.parametrize("padding,stride", [("valid", 1), ("full", 1), ("same", 2), (2, 3)])
+def test_unfold_1d_matches_xla_values_and_gradients(padding, stride):
+    rng = np.random.default_rng(7)
+    x = jnp.asarray(rng.standard_normal((3, 4, 11)), jnp.float32)
+    W = jnp.asarray(rng.standard_normal((5, 4, 3)), jnp.float32)
+    b = jnp.asarray(rng.standard_normal(5), jnp.float32)
+
+    def f(method):
+        g = lambda x, W: jnp.sum(jnp.sin(C.conv(x, W, b, padding=padding, stride=stride,
+                                                method=method)))
+        return C.conv(x, W, b, padding=padding, stride=stride, method=method), \
+            jax.grad(g, argnums=(0, 1))(x, W)
+
+    (z_u, g_u), (z_x, g_x) = f("unfold"), f("xla")
+    np.testing.assert_allclose(np.asarray(z_u), np.asarray(z_x), rtol=1e-5, atol=1e-5)
+    for a, e in zip(g_u, g_x):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-5, atol=1e-5)
+    with pytest.raises(JaxnnError, match="1-D convolution"):
+        C.conv(jnp.zeros((1, 1, 4, 4)), jnp.zeros((2, 1, 2, 2)), method="unfold")
