@@ -58,8 +58,8 @@ def test_table_ratio_and_matmul_share():
             _timing.missing_row("m", "c", "flax", "flax not installed")]
     md = bench.table_markdown(rows, ceiling=50.0)
     jaxnn_line, torch_line, flax_line = md.splitlines()[4:7]
-    assert "| 2.00 |  | 5.0 | 10 |" in jaxnn_line and "| 1.50 |" in jaxnn_line
-    assert "| 1.50× |" in torch_line
+    assert "| 2.00 |  |  |  |  | 5.0 | 10 |" in jaxnn_line and "| 1.50 |" in jaxnn_line
+    assert "| 1.50× |  |  |" in torch_line        # no rounds: a plain ratio, no range
     assert "flax not installed" in flax_line
     assert "Missing peers: flax (flax not installed: m)." in md
 
