@@ -36,6 +36,9 @@ from ._timing import SPREAD_LIMIT, matmul_gflops
 
 # Run order; modules that are not there yet are skipped.
 ORDER = ("mlp", "lenet", "rnn", "language", "scaling")
+#: Modules run only when named (``jaxnn bench --only gpu``): they need hardware this one may
+#: lack.
+OPT_IN = ("gpu",)
 COLUMNS = ("model", "config", "impl", "median ms", "ms range", "jaxnn speed-up vs impl",
            "speed-up range", "flag", "GFLOP/s", "% of matmul", "compile s", "peak MB", "note")
 
@@ -43,7 +46,8 @@ COLUMNS = ("model", "config", "impl", "median ms", "ms range", "jaxnn speed-up v
 def _modules() -> list[str]:
     from .. import bench as pkg
 
-    present = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
+    present = {m.name for m in pkgutil.iter_modules(pkg.__path__)
+               if not m.name.startswith("_") and m.name not in OPT_IN}
     return [m for m in ORDER if m in present] + sorted(present - set(ORDER))
 
 
