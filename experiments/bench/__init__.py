@@ -196,7 +196,8 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
     md = f"Command: `{command}`\n\n" + table_markdown(rows, ceiling, extra)
     (out / "bench.md").write_text(md + "\n")
     (out / "bench.json").write_text(json.dumps(
-        {"command": command, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings, "quick": quick, "isolated": isolate, "modules": info,
+        {"command": command, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings,
+         "quick": quick, "isolated": isolate, "modules": info,
          "missing_peers": missing_summary(rows), "notes": extra, "rows": rows}, indent=2))
     print(md)
     print(f"\nbench table: {out / 'bench.md'}")

@@ -72,6 +72,8 @@ def test_tiny_bench_in_process_without_torch(tmp_path, monkeypatch, small_ceilin
     md = (tmp_path / "bench.md").read_text()
     data = json.loads((tmp_path / "bench.json").read_text())
     assert "| " + " | ".join(bench.COLUMNS) + " |" in md
+    command = f"jaxnn bench --quick --only scaling --out {tmp_path}"
+    assert md.startswith(f"Command: `{command}`") and data["command"] == command
     assert data["matmul_gflops"] > 0 and data["quick"] is True
     rows = data["rows"]
     got = {(r["model"], r["config"], r["impl"]) for r in rows}
