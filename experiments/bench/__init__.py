@@ -176,6 +176,7 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
     """
     out = Path(out) if out else Path("runs") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
+    load = [os.getloadavg()[0]]
     ceilings = [matmul_gflops()]
     rows: list[dict] = []
     info: dict[str, dict] = {}
@@ -190,13 +191,16 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
         rows += mod_rows
         ceilings += [info[name]["matmul_gflops"]] if "matmul_gflops" in info[name] else []
     ceiling = max(ceilings)
-    extra = notes(info)
+    load.append(os.getloadavg()[0])
+    extra = [f"Load average (1 min): {load[0]:.1f} at the start, {load[1]:.1f} at the end, on "
+             f"{os.cpu_count()} cores (above the core count, other jobs shared them).",
+             *notes(info)]
     command = " ".join(["jaxnn bench", *(["--quick"] if quick else []),
                         *(["--only", *modules] if modules is not None else []), "--out", str(out)])
     md = f"Command: `{command}`\n\n" + table_markdown(rows, ceiling, extra)
     (out / "bench.md").write_text(md + "\n")
     (out / "bench.json").write_text(json.dumps(
-        {"command": command, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings,
+        {"command": command, "load_average": load, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings,
          "quick": quick, "isolated": isolate, "modules": info,
          "missing_peers": missing_summary(rows), "notes": extra, "rows": rows}, indent=2))
     print(md)

@@ -74,6 +74,7 @@ def test_tiny_bench_in_process_without_torch(tmp_path, monkeypatch, small_ceilin
     assert "| " + " | ".join(bench.COLUMNS) + " |" in md
     command = f"jaxnn bench --quick --only scaling --out {tmp_path}"
     assert md.startswith(f"Command: `{command}`") and data["command"] == command
+    assert len(data["load_average"]) == 2 and "Load average (1 min)" in md
     assert data["matmul_gflops"] > 0 and data["quick"] is True
     rows = data["rows"]
     got = {(r["model"], r["config"], r["impl"]) for r in rows}
