@@ -6,8 +6,10 @@ Each module here (``mlp``, ``lenet``, ``rnn``, ``scaling``, ...) exposes
 thread pools and allocator state do not disturb the next; ``isolate=False`` runs them in this
 process, for tests), merges the rows and writes ``bench.md`` and ``bench.json``:
 
-- median step time; the ratio of each peer's time to jaxnn's for the same model and config
-  (> 1: jaxnn is faster);
+- median step time and its range over interleaved rounds; the ratio of each peer's time to
+  jaxnn's for the same model and config (> 1: jaxnn is faster), as the median of the per-round
+  ratios with its range, and a flag where the rounds disagree (``_timing.round_stats``);
+  PyTorch at 1 and at 2 intra-op threads (``torch[1t]``, ``torch[2t]``);
 - achieved GFLOP/s and its share of the ceiling: the best GFLOP/s of a 1024³ float32 matmul
   measured in this run — once in the parent and once in each module's subprocess just before
   it runs, because on a shared machine a single measurement taken under a load spike
@@ -30,18 +32,22 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._timing import matmul_gflops
+from ._timing import SPREAD_LIMIT, matmul_gflops
 
 # Run order; modules that are not there yet are skipped.
 ORDER = ("mlp", "lenet", "rnn", "language", "scaling")
-COLUMNS = ("model", "config", "impl", "median ms", "jaxnn speed-up vs impl", "GFLOP/s",
-           "% of matmul", "compile s", "peak MB", "note")
+#: Modules run only when named (``jaxnn bench --only gpu``): they need hardware this one may
+#: lack.
+OPT_IN = ("gpu",)
+COLUMNS = ("model", "config", "impl", "median ms", "ms range", "jaxnn speed-up vs impl",
+           "speed-up range", "flag", "GFLOP/s", "% of matmul", "compile s", "peak MB", "note")
 
 
 def _modules() -> list[str]:
     from .. import bench as pkg
 
-    present = {m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
+    present = {m.name for m in pkgutil.iter_modules(pkg.__path__)
+               if not m.name.startswith("_") and m.name not in OPT_IN}
     return [m for m in ORDER if m in present] + sorted(present - set(ORDER))
 
 
@@ -87,13 +93,27 @@ def table_markdown(rows: list[dict], ceiling: float, extra_notes: Sequence[str] 
     for r in rows:
         ms = r.get("median_ms")
         base = ours.get((r["model"], r["config"]))
-        ratio = f"{ms / base:.2f}×" if ms and base and r["impl"] != "jaxnn" else ""
+        ratio = r.get("ratio")
+        if ratio is None and ms and base and r["impl"] != "jaxnn":
+            ratio = ms / base
+        lo, hi = r.get("ratio_lo"), r.get("ratio_hi")
+        if lo is None and r.get("ratio_spread"):
+            lo, hi = r["ratio_spread"]
+        ms_range = (f"{r['ms_lo']:.2f}–{r['ms_hi']:.2f}" if r.get("ms_lo") is not None else "")
         gf = r.get("gflops") or None
         share = _fmt(100 * gf / ceiling if gf and ceiling else None, ".0f")
         note = r.get("missing", "") or r.get("note", "")
-        cells = (r["model"], r["config"], r["impl"], _fmt(ms, ".2f"), ratio, _fmt(gf, ".1f"),
+        flag = f"⚠ {r['flag']}" if r.get("flag") else ""
+        cells = (r["model"], r["config"], r["impl"], _fmt(ms, ".2f"), ms_range,
+                 "" if ratio is None else f"{ratio:.2f}×",
+                 "" if lo is None else f"{lo:.2f}–{hi:.2f}×", flag, _fmt(gf, ".1f"),
                  share, _fmt(r.get("compile_s"), ".2f"), _fmt(r.get("peak_mb"), ".2f"), note)
         lines.append("| " + " | ".join(cells) + " |")
+    n_flag = sum(bool(r.get("flag")) for r in rows)
+    lines += ["", f"Ratios: the median over interleaved rounds of (peer ms / jaxnn ms) in the same "
+              f"round; ranges: min–max over rounds; ⚠: the rounds disagree by more than "
+              f"{100 * SPREAD_LIMIT:.0f}% of the median ratio ({n_flag} rows), so read that ratio "
+              "as load, not as a speed difference."]
     lines += ["", missing_summary(rows)]
     if extra_notes:
         lines += ["", *(f"- {n}" for n in extra_notes)]
@@ -156,6 +176,7 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
     """
     out = Path(out) if out else Path("runs") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
+    load = [os.getloadavg()[0]]
     ceilings = [matmul_gflops()]
     rows: list[dict] = []
     info: dict[str, dict] = {}
@@ -170,11 +191,17 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
         rows += mod_rows
         ceilings += [info[name]["matmul_gflops"]] if "matmul_gflops" in info[name] else []
     ceiling = max(ceilings)
-    extra = notes(info)
-    md = table_markdown(rows, ceiling, extra)
+    load.append(os.getloadavg()[0])
+    extra = [f"Load average (1 min): {load[0]:.1f} at the start, {load[1]:.1f} at the end, on "
+             f"{os.cpu_count()} cores (above the core count, other jobs shared them).",
+             *notes(info)]
+    command = " ".join(["jaxnn bench", *(["--quick"] if quick else []),
+                        *(["--only", *modules] if modules is not None else []), "--out", str(out)])
+    md = f"Command: `{command}`\n\n" + table_markdown(rows, ceiling, extra)
     (out / "bench.md").write_text(md + "\n")
     (out / "bench.json").write_text(json.dumps(
-        {"matmul_gflops": ceiling, "matmul_gflops_all": ceilings, "quick": quick, "isolated": isolate, "modules": info,
+        {"command": command, "load_average": load, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings,
+         "quick": quick, "isolated": isolate, "modules": info,
          "missing_peers": missing_summary(rows), "notes": extra, "rows": rows}, indent=2))
     print(md)
     print(f"\nbench table: {out / 'bench.md'}")

@@ -58,25 +58,116 @@ def median_ms(fn: Callable[[], Any], *, warmup: int = 3, repeat: int = 20,
     return 1e3 * statistics.median(times)
 
 
-def interleaved_medians(fns: dict[str, Callable[[], Any]], *, warmup: int = 3, rounds: int = 7,
-                        per_round: int = 5) -> dict[str, float]:
-    """Median milliseconds of each ``fns[name]()``, timed in interleaved rounds.
+#: A peer's per-round ratio range wider than this share of its median ratio flags the row:
+#: the rounds disagree, so the single median ratio is not to be read as a speed difference.
+SPREAD_LIMIT = 0.25
 
-    Each round calls every function ``per_round`` times in turn (A A A, B B B, …), so a load
-    that drifts during the benchmark (a shared machine) affects all of them alike; the median
-    is over all ``rounds * per_round`` calls. Each ``fn`` must wait for its own result.
+
+def interleaved_rounds(fns: dict[str, Callable[[], Any]], *, warmup: int = 3, rounds: int = 5,
+                       per_round: int = 5, setup: dict[str, Callable[[], Any]] | None = None,
+                       timer: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
+    """Per-round median milliseconds of each ``fns[name]()``, timed in interleaved rounds.
+
+    Each round calls every function ``per_round`` times in turn (A A A, B B B, …, then the next
+    round A A A, …), so a load that drifts during the benchmark (a shared machine) hits all of
+    them alike, and a round where one of them was disturbed shows up as a round, not as noise
+    mixed into every sample.
+
+    Args:
+        fns: name -> zero-argument callable that waits for its own result.
+        warmup: untimed calls of each function before the first round.
+        rounds: number of rounds R.
+        per_round: timed calls of each function per round.
+        setup: optional name -> callable run (untimed) before that function's calls in every
+            round, e.g. setting torch's thread count for a ``torch[1t]`` / ``torch[2t]`` pair.
+        timer: seconds clock (a fake one in tests).
+
+    Returns:
+        name -> list of R medians in ms, one per round, in round order.
     """
-    for fn in fns.values():
+    setup = setup or {}
+    for name, fn in fns.items():
+        if name in setup:
+            setup[name]()
         for _ in range(warmup):
             fn()
-    times: dict[str, list[float]] = {k: [] for k in fns}
+    out: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            if name in setup:
+                setup[name]()
+            ts = []
             for _ in range(per_round):
-                t0 = time.perf_counter()
+                t0 = timer()
                 fn()
-                times[name].append(time.perf_counter() - t0)
-    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+                ts.append(timer() - t0)
+            out[name].append(1e3 * statistics.median(ts))
+    return out
+
+
+def round_stats(rounds_ms: dict[str, list[float]], *, base: str = "jaxnn",
+                spread_limit: float = SPREAD_LIMIT) -> dict[str, dict]:
+    """Median time, its range, and (for peers) the median per-round ratio with its range.
+
+    Args:
+        rounds_ms: name -> per-round medians in ms (:func:`interleaved_rounds`), all of the
+            same length R.
+        base: the name the ratios are taken against (peer ms / base ms per round, > 1 means
+            ``base`` is faster); when it is absent no ratios are computed.
+        spread_limit: flag a peer whose per-round ratios span more than this share of their
+            median ((max − min) / median > spread_limit).
+
+    Returns:
+        name -> row fields: ``median_ms`` (median over rounds), ``ms_lo``, ``ms_hi``,
+        ``rounds_ms``; peers also ``ratio`` (median of the per-round ratios), ``ratio_lo``,
+        ``ratio_hi`` and ``flag`` ("" or a short reason).
+    """
+    out = {}
+    ref = rounds_ms.get(base)
+    for name, ts in rounds_ms.items():
+        row = {"median_ms": statistics.median(ts), "ms_lo": min(ts), "ms_hi": max(ts),
+               "rounds_ms": list(ts)}
+        if ref is not None and name != base:
+            if len(ts) != len(ref):
+                raise ValueError(f"{name} has {len(ts)} rounds, {base} has {len(ref)}")
+            ratios = [t / r for t, r in zip(ts, ref)]
+            ratio = statistics.median(ratios)
+            lo, hi = min(ratios), max(ratios)
+            spread = (hi - lo) / ratio
+            row.update(ratio=ratio, ratio_lo=lo, ratio_hi=hi,
+                       flag=f"rounds disagree: {lo:.2f}–{hi:.2f}× ({100 * spread:.0f}% spread)"
+                       if spread > spread_limit else "")
+        out[name] = row
+    return out
+
+
+def interleaved_medians(fns: dict[str, Callable[[], Any]], *, warmup: int = 3, rounds: int = 7,
+                        per_round: int = 5) -> dict[str, float]:
+    """Median over rounds of each function's per-round median ms (:func:`interleaved_rounds`)."""
+    return {k: statistics.median(v) for k, v in
+            interleaved_rounds(fns, warmup=warmup, rounds=rounds, per_round=per_round).items()}
+
+
+def torch_threads(torch: Any, fn: Callable[[], Any], counts=(1, 2)):
+    """The same torch step timed at several intra-op thread counts.
+
+    Args:
+        torch: the torch module. fn: the step closure. counts: thread counts.
+
+    Returns:
+        ``(fns, setup)`` for :func:`interleaved_rounds`: ``{"torch[1t]": fn, "torch[2t]": fn}``
+        and the setups that set ``torch.set_num_threads`` before each one's calls.
+    """
+    fns = {f"torch[{n}t]": fn for n in counts}
+    setup = {f"torch[{n}t]": (lambda n=n: torch.set_num_threads(n)) for n in counts}
+    return fns, setup
+
+
+def compare(fns: dict[str, Callable[[], Any]], *, setup=None, warmup: int = 2, rounds: int = 5,
+            per_round: int = 5, base: str = "jaxnn") -> dict[str, dict]:
+    """:func:`interleaved_rounds` then :func:`round_stats`: name -> row fields."""
+    return round_stats(interleaved_rounds(fns, warmup=warmup, rounds=rounds,
+                                          per_round=per_round, setup=setup), base=base)
 
 
 def compile_seconds(jitted: Callable, *args: Any) -> float:
@@ -168,6 +259,20 @@ def torch_or_none():
     threads = os.environ.get("JAXNN_BENCH_TORCH_THREADS")
     torch.set_num_threads(int(threads) if threads else max(1, torch.get_num_threads()))
     return torch
+
+
+def stat_rows(model: str, config: str, stats: dict[str, dict], *, flops: float | None = None,
+              meta: dict[str, dict] | None = None) -> list[dict]:
+    """Table rows from :func:`compare`'s stats: one per implementation, with GFLOP/s from
+    ``flops`` (per call) and the extra fields ``meta[impl]`` (compile_s, peak_mb, note)."""
+    rows = []
+    for impl, st in stats.items():
+        row = {"model": model, "config": config, "impl": impl, **st}
+        if flops:
+            row["gflops"] = flops / (st["median_ms"] * 1e-3) / 1e9
+        row.update((meta or {}).get(impl, {}))
+        rows.append(row)
+    return rows
 
 
 def missing_row(model: str, config: str, impl: str, reason: str) -> dict:

@@ -20,8 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._timing import (block, compile_seconds, interleaved_medians, missing_row,
-                      torch_or_none)
+from ._timing import (block, compare, compile_seconds, missing_row, stat_rows,
+                      torch_or_none, torch_threads)
 from jaxnn.models import lenet
 
 MODEL = "lenet5"
@@ -180,18 +180,16 @@ def run(quick: bool) -> list[dict]:
             built["flax"] = bench_flax(batch)
         except ImportError as exc:
             rows.append(missing_row(MODEL, config, "flax", f"flax missing ({exc})"))
+        fns = {k: fn for k, (fn, _) in built.items()}
+        meta = {k: {"compile_s": cs} for k, (_, cs) in built.items()}
+        setup = {}
         if torch is not None:
-            built["torch"] = bench_torch(torch, batch)
+            tf, setup = torch_threads(torch, bench_torch(torch, batch)[0])
+            fns.update(tf)
         else:
             rows.append(missing_row(MODEL, config, "torch", "torch not installed"))
-        medians = interleaved_medians({k: fn for k, (fn, _) in built.items()},
-                                      rounds=3 if quick else 7, per_round=5)
-        for impl, ms in medians.items():
-            r = {"model": MODEL, "config": config, "impl": impl, "median_ms": ms,
-                 "gflops": _flops(batch) / (ms * 1e-3) / 1e9}
-            if built[impl][1] is not None:
-                r["compile_s"] = built[impl][1]
-            rows.append(r)
+        stats = compare(fns, setup=setup, rounds=5 if quick else 7, per_round=3 if quick else 5)
+        rows += stat_rows(MODEL, config, stats, flops=_flops(batch), meta=meta)
     return rows
 
 

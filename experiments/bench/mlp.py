@@ -12,10 +12,11 @@ Implementations:
   ``nnx.jit`` step (the Flax tutorial's way).
 - ``flax-split``: the same model, ``nnx.split`` once and ``nnx.merge`` inside a plain
   ``jax.jit`` step (Flax's recommended fast path).
-- ``torch``: ``torch.nn.Sequential`` + ``torch.optim.SGD(momentum=0.9)`` (a peer only; the row
-  says "missing" when torch is not installed). ``JAXNN_BENCH_TORCH_THREADS=1`` pins torch to one
-  thread: on an oversubscribed machine its default two OpenMP threads spin-wait and one step of
-  784-512-512-10 at B 128 took 226 ms instead of 20 ms (measured side by side, load ≈ 20).
+- ``torch[1t]``, ``torch[2t]``: ``torch.nn.Sequential`` + ``torch.optim.SGD(momentum=0.9)`` at
+  1 and at 2 intra-op threads (a peer only; the row says "missing" when torch is not
+  installed). On an oversubscribed machine torch's two OpenMP threads spin-wait and one step of
+  784-512-512-10 at B 128 took 226 ms instead of 20 ms (measured side by side, load ≈ 20), so
+  both are reported; the flag column shows when the rounds disagree.
 
 FLOPs per step (the GFLOP/s column): forward 2·B·P, weight gradients 2·B·P, input gradients
 2·B·(P − P₁) (the first layer's input gradient is not needed), with P = Σ n_in·n_out.
@@ -24,7 +25,6 @@ FLOPs per step (the GFLOP/s column): forward 2·B·P, weight gradients 2·B·P, 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,8 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._timing import (block, compile_seconds, interleaved_medians,
-                      missing_row, torch_or_none)
+from ._timing import (block, compile_seconds, compare, missing_row, stat_rows,
+                      torch_or_none, torch_threads)
 
 LR, RHO = 0.01, 0.9
 CONFIGS = (((784, 800, 10), 128), ((784, 512, 512, 10), 128), ((784, 800, 10), 1024),
@@ -152,8 +152,6 @@ def _torch(sizes, batch):
     torch = torch_or_none()
     if torch is None:
         return None
-    if os.environ.get("JAXNN_BENCH_TORCH_THREADS"):
-        torch.set_num_threads(int(os.environ["JAXNN_BENCH_TORCH_THREADS"]))
     layers: list[Any] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(torch.nn.Linear(a, b))
@@ -172,7 +170,7 @@ def _torch(sizes, batch):
         opt.step()
         return loss.item()
 
-    return run, None, f"{torch.__version__}, {torch.get_num_threads()} threads"
+    return run, None, f"{torch.__version__}"
 
 
 def _timed_first_call(fn) -> float:
@@ -192,24 +190,29 @@ def bench_config(sizes: Sequence[int], batch: int, *, impls: Sequence[str] = IMP
     """Rows for one (sizes, batch): each implementation's median step time and GFLOP/s.
 
     The implementations are timed in interleaved rounds (A×k, B×k, … repeated), so load that
-    drifts over time hits all of them alike.
+    drifts over time hits all of them alike; ratios are per round (``_timing.round_stats``).
+    ``"torch"`` in ``impls`` stands for the two rows ``torch[1t]`` and ``torch[2t]``.
     """
     name = "-".join(map(str, sizes))
     config = f"{name} B{batch}"
-    rows, fns, meta = [], {}, {}
+    rows, fns, meta, setup = [], {}, {}, {}
     for impl in impls:
         built = BUILDERS[impl](tuple(sizes), batch)
         if built is None:
             rows.append(missing_row("mlp", config, impl, "torch is not installed"))
             continue
-        fns[impl], meta[impl] = built[0], built[1:]
-    flops = step_flops(sizes, batch)
-    for impl, ms in interleaved_medians(fns, rounds=rounds, per_round=per_round).items():
-        cs, note = meta[impl]
-        rows.append({"model": "mlp", "config": config, "impl": impl, "median_ms": ms,
-                     "gflops": flops / (ms * 1e-3) / 1e9, "compile_s": cs, "note": note})
+        if impl == "torch":
+            tf, ts = torch_threads(torch_or_none(), built[0])
+            fns.update(tf)
+            setup.update(ts)
+            meta.update({k: {"note": built[2]} for k in tf})
+            continue
+        fns[impl] = built[0]
+        meta[impl] = {"compile_s": built[1], "note": built[2]}
+    stats = compare(fns, setup=setup, rounds=rounds, per_round=per_round)
+    rows += stat_rows("mlp", config, stats, flops=step_flops(sizes, batch), meta=meta)
     order = {k: i for i, k in enumerate(IMPLS)}
-    return sorted(rows, key=lambda r: order.get(r["impl"], len(order)))
+    return sorted(rows, key=lambda r: order.get(r["impl"].split("[")[0], len(order)))
 
 
 def run(quick: bool) -> list[dict]:
@@ -217,6 +220,6 @@ def run(quick: bool) -> list[dict]:
     configs = CONFIGS[:2] if quick else CONFIGS
     rows = []
     for sizes, batch in configs:
-        rows += bench_config(sizes, batch, rounds=3 if quick else 9,
+        rows += bench_config(sizes, batch, rounds=5 if quick else 9,
                              per_round=3 if quick else 6)
     return rows

@@ -1,8 +1,9 @@
 """Recurrent benchmark: LSTM and GRU training steps, jaxnn vs Flax ``nn.RNN`` vs PyTorch.
 
-One process, side by side, interleaved rounds (each round times every implementation once;
-a row reports the best of the rounds' medians, which is the most stable statistic on a shared
-machine). A training step is loss = mean(h²) over all outputs, its gradient and an SGD update.
+One process, side by side, interleaved rounds (each round times every implementation
+``repeat`` times in turn; a row reports the median over rounds, the ratio to jaxnn as the median
+of the per-round ratios, their ranges, and a flag where the rounds disagree; PyTorch at 1 and at
+2 threads). A training step is loss = mean(h²) over all outputs, its gradient and an SGD update.
 FLOPs: a fused LSTM costs 2·4H·(H+D) = 8·H·(H+D) per token forward (GRU: 6·H·(H+D)), a
 training step about 3× that. Compile time of the jaxnn step is reported for T = 10, 100, 1000:
 ``lax.scan`` keeps it flat in T.
@@ -10,7 +11,8 @@ training step about 3× that. Compile time of the jaxnn step is reported for T =
 
 from __future__ import annotations
 
-from ._timing import block, compile_seconds, median_ms, missing_row, torch_or_none
+from ._timing import (block, compare, compile_seconds, missing_row, stat_rows, torch_or_none,
+                      torch_threads)
 
 LR = 1e-3
 CELL = {"lstm": "lstm", "gru": "gru_reset_after"}  # the cells Flax's and PyTorch's match
@@ -67,7 +69,7 @@ def _torch_step(torch, kind: str, B: int, D: int, H: int, T: int):
     return step
 
 
-def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 3, repeat: int = 10,
+def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 5, repeat: int = 5,
                torch_peer: bool = True) -> list[dict]:
     """Rows for one (cell, size): jaxnn's default impl (what ``impl="auto"`` picks for the
     cell), the other jaxnn impl, Flax, PyTorch."""
@@ -83,21 +85,14 @@ def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 3, re
         block(step(p, x))
         fns[names[k]] = (lambda step=step, p=p: block(step(p, x)))
     torch = torch_or_none() if torch_peer else None
+    setup = {}
     if torch is not None:
-        fns["torch"] = _torch_step(torch, kind, B, D, H, T)
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            times[k].append(median_ms(fn, warmup=1, repeat=repeat))
+        tf, setup = torch_threads(torch, _torch_step(torch, kind, B, D, H, T))
+        fns.update(tf)
+    stats = compare(fns, setup=setup, warmup=1, rounds=rounds, per_round=repeat)
     config = f"B={B} D={D} H={H} T={T}"
     flops = 3 * 2 * gates(kind) * H * (H + D) * B * T
-    rows = []
-    for k, ts in times.items():
-        best = min(ts)
-        rows.append({"model": kind, "config": config, "impl": k, "median_ms": best,
-                     "gflops": flops / (best * 1e-3) / 1e9,
-                     "note": "best of %d interleaved medians: %s" % (
-                         rounds, ", ".join(f"{t:.1f}" for t in ts))})
+    rows = stat_rows(kind, config, stats, flops=flops)
     if torch is None and torch_peer:
         rows.append(missing_row(kind, config, "torch", "torch not installed"))
     return rows
@@ -119,13 +114,13 @@ def compile_rows(kind: str, B: int, D: int, H: int, Ts=(10, 100, 1000)) -> list[
 def run(quick: bool) -> list[dict]:
     """Benchmark rows (see :mod:`experiments.bench._timing`); quick: one small size each."""
     if quick:
-        rows = bench_cell("lstm", 32, 64, 256, 100, rounds=2, repeat=5)
-        rows += bench_cell("gru", 32, 64, 256, 100, rounds=2, repeat=5)
+        rows = bench_cell("lstm", 32, 64, 256, 100, rounds=5, repeat=3)
+        rows += bench_cell("gru", 32, 64, 256, 100, rounds=5, repeat=3)
         return rows + compile_rows("lstm", 32, 64, 256, Ts=(10, 100))
     rows = bench_cell("lstm", 32, 64, 256, 100)
-    rows += bench_cell("lstm", 32, 64, 128, 1000, rounds=3, repeat=3)
+    rows += bench_cell("lstm", 32, 64, 128, 1000, rounds=5, repeat=2)
     rows += bench_cell("gru", 32, 64, 256, 100)
-    rows += bench_cell("gru", 32, 64, 128, 1000, rounds=3, repeat=3)
+    rows += bench_cell("gru", 32, 64, 128, 1000, rounds=5, repeat=2)
     return rows + compile_rows("lstm", 32, 64, 256) + compile_rows("gru", 32, 64, 256)
 
 

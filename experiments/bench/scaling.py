@@ -28,13 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._timing import (block, compile_stats, interleaved_medians, missing_row,
+from ._timing import (block, compare, compile_stats, missing_row, stat_rows, torch_threads,
                       torch_live_mb, torch_or_none)
 from .mlp import step_flops as mlp_step_flops
 
 LR, RHO = 0.01, 0.9
 QUICK = {"mlp_sizes": (784, 512, 512, 10), "batches": (32, 256, 4096),
-         "lstm": (32, 64, 128), "Ts": (10, 100, 1000), "rounds": 2, "per_round": 2,
+         "lstm": (32, 64, 128), "Ts": (10, 100, 1000), "rounds": 4, "per_round": 1,
          "torch": True}
 FULL = {"mlp_sizes": (784, 512, 512, 10), "batches": (32, 64, 128, 256, 512, 1024, 2048, 4096),
         "lstm": (32, 64, 256), "Ts": (10, 100, 1000), "rounds": 5, "per_round": 3,
@@ -86,7 +86,7 @@ def _mlp_torch(torch, sizes, x, y):
                   *(v for s in opt.state.values() for v in s.values()
                     if isinstance(v, torch.Tensor))]
     mb = torch_live_mb(torch, persistent, forward)
-    return step, mb, f"{torch.__version__}, {torch.get_num_threads()} threads"
+    return step, mb, f"{torch.__version__}"
 
 
 def mlp_rows(cfg: dict) -> list[dict]:
@@ -101,13 +101,15 @@ def mlp_rows(cfg: dict) -> list[dict]:
         config = f"{'-'.join(map(str, sizes))} B={B}"
         fn, cs, mb = _mlp_jaxnn(sizes, x, y)
         fns, meta = {"jaxnn": fn}, {"jaxnn": {"compile_s": cs, "peak_mb": mb}}
+        setup = {}
         if torch is not None:
-            fns["torch"], mb_t, note = _mlp_torch(torch, sizes, x, y)
-            meta["torch"] = {"peak_mb": mb_t, "note": note}
-        ms = interleaved_medians(fns, warmup=1, rounds=cfg["rounds"], per_round=cfg["per_round"])
-        for impl, t in ms.items():
-            rows.append({"model": "mlp scaling", "config": config, "impl": impl, "median_ms": t,
-                         "gflops": mlp_step_flops(sizes, B) / (t * 1e-3) / 1e9, **meta[impl]})
+            fn_t, mb_t, note = _mlp_torch(torch, sizes, x, y)
+            tf, setup = torch_threads(torch, fn_t)
+            fns.update(tf)
+            meta.update({k: {"peak_mb": mb_t, "note": note} for k in tf})
+        stats = compare(fns, setup=setup, warmup=1, rounds=cfg["rounds"],
+                        per_round=cfg["per_round"])
+        rows += stat_rows("mlp scaling", config, stats, flops=mlp_step_flops(sizes, B), meta=meta)
         if torch is None:
             reason = "torch not installed" if cfg["torch"] else "torch not run in this mode"
             rows.append(missing_row("mlp scaling", config, "torch", reason))
@@ -143,11 +145,9 @@ def lstm_rows(cfg: dict) -> list[dict]:
         for impl, remat in (("jaxnn", False), ("jaxnn[remat]", True)):
             fns[impl], cs, mb = _lstm_step(B, D, H, T, remat)
             meta[impl] = {"compile_s": cs, "peak_mb": mb}
-        ms = interleaved_medians(fns, warmup=1, rounds=cfg["rounds"], per_round=cfg["per_round"])
-        for impl, t in ms.items():
-            rows.append({"model": "lstm scaling", "config": f"B={B} D={D} H={H} T={T}",
-                         "impl": impl, "median_ms": t,
-                         "gflops": lstm_step_flops(B, D, H, T) / (t * 1e-3) / 1e9, **meta[impl]})
+        stats = compare(fns, warmup=1, rounds=cfg["rounds"], per_round=cfg["per_round"])
+        rows += stat_rows("lstm scaling", f"B={B} D={D} H={H} T={T}", stats,
+                          flops=lstm_step_flops(B, D, H, T), meta=meta)
     return rows
 
 

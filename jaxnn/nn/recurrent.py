@@ -44,9 +44,10 @@ __all__ = ["init", "rnn", "bidirectional", "truncated_rnn", "cell_step", "time_m
 
 IMPLS = ("auto", "autodiff", "custom_vjp")
 # Measured side by side in one process (experiments/bench/rnn.py; shared 2-core machine, noisy):
-# the hand BPTT runs 9 XLA kernels per step forward and 9 backward against autodiff's 20 and 15
-# (which also accumulates dU inside the loop), and was faster in every interleaved comparison
-# at T=1000 (≈1.2×) and in the median at T=100; so "auto" picks it wherever a cell has one.
+# the hand BPTT (LSTM: 9 XLA kernels per step forward, 13 backward, no recomputation; autodiff
+# also accumulates dU inside the loop) was faster in every interleaved comparison at T=1000
+# (≈1.2×) and in the median at T=100 (1.2× in docs/PERF.md's table); so "auto" picks it
+# wherever a cell has one.
 DEFAULT_IMPL = "auto"
 
 

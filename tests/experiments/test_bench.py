@@ -58,8 +58,8 @@ def test_table_ratio_and_matmul_share():
             _timing.missing_row("m", "c", "flax", "flax not installed")]
     md = bench.table_markdown(rows, ceiling=50.0)
     jaxnn_line, torch_line, flax_line = md.splitlines()[4:7]
-    assert "| 2.00 |  | 5.0 | 10 |" in jaxnn_line and "| 1.50 |" in jaxnn_line
-    assert "| 1.50× |" in torch_line
+    assert "| 2.00 |  |  |  |  | 5.0 | 10 |" in jaxnn_line and "| 1.50 |" in jaxnn_line
+    assert "| 1.50× |  |  |" in torch_line        # no rounds: a plain ratio, no range
     assert "flax not installed" in flax_line
     assert "Missing peers: flax (flax not installed: m)." in md
 
@@ -72,6 +72,9 @@ def test_tiny_bench_in_process_without_torch(tmp_path, monkeypatch, small_ceilin
     md = (tmp_path / "bench.md").read_text()
     data = json.loads((tmp_path / "bench.json").read_text())
     assert "| " + " | ".join(bench.COLUMNS) + " |" in md
+    command = f"jaxnn bench --quick --only scaling --out {tmp_path}"
+    assert md.startswith(f"Command: `{command}`") and data["command"] == command
+    assert len(data["load_average"]) == 2 and "Load average (1 min)" in md
     assert data["matmul_gflops"] > 0 and data["quick"] is True
     rows = data["rows"]
     got = {(r["model"], r["config"], r["impl"]) for r in rows}

@@ -40,7 +40,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxnn.nn.cells.base import Cell, blocks, sig_prime
+from jaxnn.nn.cells.base import Cell, sig_prime
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,22 +71,20 @@ class GRU(Cell):
     def step(self, params, state, a_t):
         """One step (eq 193–196); ``state: (B, H)``, ``a_t: (B, 3H)``; returns ``(h_t, gates)``."""
         U = params["U"]
-        B = a_t.shape[0]
         h = state
         H = h.shape[-1]
-        a3 = a_t.reshape(B, 3, H)
+        uh = h @ (U[:2 * H] if not self.reset_after else U).T
+        r = jax.nn.sigmoid(a_t[:, :H] + uh[:, :H])
+        z = jax.nn.sigmoid(a_t[:, H:2 * H] + uh[:, H:2 * H])
+        # Gates joined by concatenate, not ``blocks``' selects: measured faster on XLA:CPU.
         if not self.reset_after:
-            uh = (h @ U[:2 * H].T).reshape(B, 2, H)
-            r, z = jax.nn.sigmoid(a3[:, 0] + uh[:, 0]), jax.nn.sigmoid(a3[:, 1] + uh[:, 1])
-            n = jnp.tanh(a3[:, 2] + (r * h) @ U[2 * H:].T)
-            gates = blocks([r, z, n])
+            n = jnp.tanh(a_t[:, 2 * H:] + (r * h) @ U[2 * H:].T)
+            gates = jnp.concatenate([r, z, n], axis=-1)
         else:
-            uh = (h @ U.T).reshape(B, 3, H)
-            r, z = jax.nn.sigmoid(a3[:, 0] + uh[:, 0]), jax.nn.sigmoid(a3[:, 1] + uh[:, 1])
-            hn = uh[:, 2] + params["bU"][None, :]
-            n = jnp.tanh(a3[:, 2] + r * hn)
-            gates = blocks([r, z, n, hn])
-        return z * h + (1.0 - z) * n, gates.reshape(B, -1)
+            hn = uh[:, 2 * H:] + params["bU"][None, :]
+            n = jnp.tanh(a_t[:, 2 * H:] + r * hn)
+            gates = jnp.concatenate([r, z, n, hn], axis=-1)
+        return z * h + (1.0 - z) * n, gates
 
     def backward(self, rec, dstate, prev, new, residuals):
         """Back through one step (module docstring); returns ``(δa_t: (B, 3H), ∂J/∂h_{t−1})``."""
@@ -94,19 +92,19 @@ class GRU(Cell):
         U = rec["U"]
         dh, h_prev = dstate, prev
         B, H = dh.shape
-        g3 = residuals.reshape(B, -1, H)
-        r, z, n = g3[:, 0], g3[:, 1], g3[:, 2]
+        r, z, n = residuals[:, :H], residuals[:, H:2 * H], residuals[:, 2 * H:3 * H]
         dzz = dh * (h_prev - n) * sig_prime(z)
         dzn = dh * (1.0 - z) * (1.0 - n * n)
         if not self.reset_after:
             dr_h = dzn @ U[2 * H:]                         # ∂J/∂(r⊙h_{t−1})
             dzr = dr_h * h_prev * sig_prime(r)
-            drz = blocks([dzr, dzz]).reshape(B, 2 * H)
+            drz = jnp.concatenate([dzr, dzz], axis=-1)
             dhp = dh * z + dr_h * r + drz @ U[:2 * H]
-            return blocks([dzr, dzz, dzn]).reshape(B, 3 * H), dhp
-        dzr = dzn * g3[:, 3] * sig_prime(r)
-        duh = blocks([dzr, dzz, dzn * r]).reshape(B, 3 * H)  # ∂J/∂(U h_{t−1})
-        return blocks([dzr, dzz, dzn]).reshape(B, 3 * H), dh * z + duh @ U
+            return jnp.concatenate([drz, dzn], axis=-1), dhp
+        dzr = dzn * residuals[:, 3 * H:] * sig_prime(r)
+        # (B, H) deltas joined by concatenate (not ``blocks``' selects): measured faster.
+        duh = jnp.concatenate([dzr, dzz, dzn * r], axis=-1)  # ∂J/∂(U h_{t−1})
+        return jnp.concatenate([dzr, dzz, dzn], axis=-1), dh * z + duh @ U
 
     def weight_grads(self, rec, da, prevs, news, residuals, a):
         """``∂J/∂U`` (and ``∂J/∂bU``) from ``da: (T, B, 3H)`` (module docstring)."""

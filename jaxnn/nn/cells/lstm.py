@@ -112,19 +112,21 @@ class LSTM(Cell):
         c_new = new[1]
         B, H = dh.shape
         g3 = residuals.reshape(B, 4, H)
-        i, f, o = g3[:, 0], g3[:, 1], g3[:, 3]
+        i, f, g, o = g3[:, 0], g3[:, 1], g3[:, 2], g3[:, 3]
         tc = jnp.tanh(c_new)
+        do = dh * tc * sig_prime(o)
         dct = dc + dh * o * (1.0 - tc * tc)
         if self.peephole:
-            dct = dct + dh * tc * sig_prime(o) * rec["V_o"][None, :]
-        s, t = lstm_gate_scale(H, dh.dtype)
-        # δa = (∂J/∂gate) ⊙ gate′, with gate′ = s² − (gate − t)² for σ and tanh alike.
-        da = (blocks([dct, dct, dct, dh]) * blocks([g3[:, 2], c_prev, i, tc])
-              * (s * s - (g3 - t) ** 2))
+            dct = dct + do * rec["V_o"][None, :]
+        di = dct * g * sig_prime(i)
+        df = dct * c_prev * sig_prime(f)
         dcp = dct * f
         if self.peephole:
-            dcp = dcp + da[:, 0] * rec["V_i"][None, :] + da[:, 1] * rec["V_f"][None, :]
-        da = da.reshape(B, 4 * H)
+            dcp = dcp + di * rec["V_i"][None, :] + df * rec["V_f"][None, :]
+        # Four (B, H) deltas joined by one concatenate: measured faster on XLA:CPU than one
+        # (B, 4, H) expression assembled with selects (``blocks``), which XLA evaluated twice
+        # per step (for the matmul and for the stacked output) with a 4-way select per element.
+        da = jnp.concatenate([di, df, dct * i * (1.0 - g * g), do], axis=-1)
         return da, (da @ U, dcp)
 
     def weight_grads(self, rec, da, prevs, news, residuals, a):
