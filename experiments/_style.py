@@ -88,8 +88,8 @@ def series(i: int, n: int | None = None) -> dict[str, Any]:
     n = len(COLORS) if n is None else n
     k = i % len(COLORS)
     return {"color": COLORS[k], "linestyle": LINESTYLES[k], "marker": MARKERS[k],
-            "markersize": 4 + 1.2 * (n - 1 - i), "markerfacecolor": "none",
-            "linewidth": 1.2 + 0.7 * (n - 1 - i), "zorder": 2 + i}
+            "markersize": 4 + 4 * (n - 1 - i) / max(n - 1, 1), "markerfacecolor": "none",
+            "linewidth": 1.2 + 1.6 * (n - 1 - i) / max(n - 1, 1), "zorder": 2 + i}
 
 
 def label(ax, title: str | None = None, x: str | None = None, y: str | None = None,
@@ -326,7 +326,7 @@ def audit(fig) -> list[str]:
         one line per defect, naming the axes (index in ``fig.axes`` and title).
     """
     problems: list[str] = []
-    has_suptitle = fig._suptitle is not None and fig._suptitle.get_text().strip() != ""
+    has_suptitle = fig.get_suptitle().strip() != ""
     fig_legend = bool(fig.legends)
     bars = [a._colorbar for a in fig.axes if getattr(a, "_colorbar", None) is not None]
     for bar in bars:
