@@ -194,10 +194,10 @@ def plot_feature_maps(params, model, x: np.ndarray, label: int, out: Path) -> st
     feats = jax.jit(functools.partial(lenet.features, config=model))(params, x[None])
     maps = {k: np.asarray(feats[k]["a"])[0] for k in ("C1", "S2", "C3", "S4")}
     scores = np.asarray(feats["output"]["z"])[0]
-    fig = plt.figure(figsize=(11, 6.2), layout="constrained")
+    fig = plt.figure(figsize=(11, 6.8), layout="constrained")
     # 48 columns: C1 and S2 (6 maps each) share a row at 4 columns a map, C3 and S4 (16
     # maps) fill a row each at 3 columns a map; the top row holds the input, C5, F6, output
-    grid = fig.add_gridspec(4, 48, height_ratios=[2.2, 1.1, 0.8, 0.8])
+    grid = fig.add_gridspec(4, 48, height_ratios=[2.6, 1.1, 0.8, 0.8])
     tops = [("input 32×32", np.asarray(feats["input"]["a"])[0, 0], slice(0, 8)),
             ("C5 (120 as 10×12)", np.asarray(feats["C5"]["a"]).reshape(10, 12), slice(8, 17)),
             ("F6 (84 as 12×7)", np.asarray(feats["F6"]["a"]).reshape(12, 7), slice(17, 23))]
@@ -217,12 +217,13 @@ def plot_feature_maps(params, model, x: np.ndarray, label: int, out: Path) -> st
     pred = int(scores.argmax())
     colors = [_style.COLORS[1] if i == pred else _style.COLORS[0] for i in range(10)]
     if model.output == "rbf":   # penalties y_i = ‖F6 − centre_i‖²: the smallest one wins
-        values, what = -scores, "RBF penalty yᵢ = ‖F6 − cᵢ‖²"
+        values, what, wins = -scores, "RBF penalty yᵢ = ‖F6 − cᵢ‖²", "orange: the smallest"
     else:
-        values, what = np.asarray(jax.nn.softmax(jnp.asarray(scores))), "probability (softmax)"
+        values = np.asarray(jax.nn.softmax(jnp.asarray(scores)))
+        what, wins = "probability (softmax)", "orange: the largest"
     bars = ax.bar(range(10), values, color=colors)
-    ax.bar_label(bars, [f"{v:.2g}" for v in values], fontsize=7, padding=1)
-    _style.label(ax, f"output: label {label}, predicted {pred} (orange)", "class", what,
+    ax.bar_label(bars, [f"{v:.3g}" for v in values], fontsize=7, padding=1)
+    _style.label(ax, f"output: label {label}, predicted {pred} ({wins})", "class", what,
                  ylim=(0, 1.12 * float(values.max())))
     ax.set_xticks(range(10))
     fig.suptitle("LeNet-5 activations for one test digit (each map scaled to its own range, "

@@ -102,7 +102,11 @@ def _plot_regularization(reg_runs: dict, n_train: int) -> plt.Figure:
                      [h["valid_loss"] - h["train_loss"] for h in res.history], label=name,
                      markevery=0.1, **_style.series(i, len(reg_runs)))
     axes[2].axhline(0, color="k", lw=0.6)
-    _style.label(axes[2], "generalisation gap", "epoch", "validation − training loss")
+    late = [h["valid_loss"] - h["train_loss"] for r, _ in reg_runs.values()
+            for h in r.history[len(r.history) // 4:]]   # the first epochs' gap is off-scale
+    pad = 0.15 * (max(late) - min(late) + 1e-12)
+    _style.label(axes[2], "generalisation gap (after the first quarter of the epochs)",
+                 "epoch", "validation − training loss", ylim=(min(late) - pad, max(late) + pad))
     axes[2].legend(fontsize=8)
     final = {k: r.history[-1] for k, (r, _) in reg_runs.items()}
     gap = {k: h["valid_loss"] - h["train_loss"] for k, h in final.items()}
