@@ -130,9 +130,11 @@ def _plot_gates(fits):
     for ax, g in zip(axes, ("and", "or", "xor")):
         _scatter(ax, _X4, _GATES[g], f"{g.upper()}: converged={bool(fits[g].converged)}, "
                                      f"{int(fits[g].mistakes)} updates")
-        _line(ax, fits[g].params["w"], -0.5, 1.5, color="k", label="learned")
+        # the learned line wide and pale underneath: where the two coincide both show
+        _line(ax, fits[g].params["w"], -0.5, 1.5, color="k", lw=3.5, alpha=0.35,
+              label="learned")
         if g in _GATE_U:
-            _line(ax, _GATE_U[g], -0.5, 1.5, color="gray", ls=":", label="hand separator")
+            _line(ax, _GATE_U[g], -0.5, 1.5, color="k", ls=":", lw=1.4, label="hand separator")
         ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="x1", ylabel="x2")
     _style.legend(fig, ncols=4)
     return fig
