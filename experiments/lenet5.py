@@ -194,10 +194,10 @@ def plot_feature_maps(params, model, x: np.ndarray, label: int, out: Path) -> st
     feats = jax.jit(functools.partial(lenet.features, config=model))(params, x[None])
     maps = {k: np.asarray(feats[k]["a"])[0] for k in ("C1", "S2", "C3", "S4")}
     scores = np.asarray(feats["output"]["z"])[0]
-    fig = plt.figure(figsize=(11, 6.8), layout="constrained")
+    fig = plt.figure(figsize=(11, 6.4), layout="constrained")
     # 48 columns: C1 and S2 (6 maps each) share a row at 4 columns a map, C3 and S4 (16
     # maps) fill a row each at 3 columns a map; the top row holds the input, C5, F6, output
-    grid = fig.add_gridspec(4, 48, height_ratios=[2.6, 1.1, 0.8, 0.8])
+    grid = fig.add_gridspec(4, 48, height_ratios=[2.4, 1.1, 0.8, 0.8])
     tops = [("input 32×32", np.asarray(feats["input"]["a"])[0, 0], slice(0, 8)),
             ("C5 (120 as 10×12)", np.asarray(feats["C5"]["a"]).reshape(10, 12), slice(8, 17)),
             ("F6 (84 as 12×7)", np.asarray(feats["F6"]["a"]).reshape(12, 7), slice(17, 23))]
@@ -213,7 +213,8 @@ def plot_feature_maps(params, model, x: np.ndarray, label: int, out: Path) -> st
             if c == 0:
                 ax.title.set_ha("left")
                 ax.title.set_position((0, 1))
-    ax = fig.add_subplot(grid[0, 26:])
+    # the bar chart leaves the lower part of its cell free for its x label
+    ax = fig.add_subplot(grid[0, 26:].subgridspec(2, 1, height_ratios=[1, 0.16])[0])
     pred = int(scores.argmax())
     colors = [_style.COLORS[1] if i == pred else _style.COLORS[0] for i in range(10)]
     if model.output == "rbf":   # penalties y_i = ‖F6 − centre_i‖²: the smallest one wins
