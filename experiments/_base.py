@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from jaxnn import _atomic as atomic  # noqa: E402
 
-from . import canonical, load  # noqa: E402
+from . import _style, canonical, load  # noqa: E402
+
+_style.apply()
 
 
 @dataclasses.dataclass
@@ -349,13 +352,26 @@ def _no_interrupt(redeliver: bool):
 def savefig(fig: plt.Figure, out: Path, filename: str) -> str:
     """Save ``fig`` as PNG into ``out`` and close it; return the file name for ``Result.plots``.
 
-    Written atomically (temporary file in ``out``, then renamed): an interrupted save leaves
-    no broken PNG under ``filename``.
+    The figure is first checked by :func:`jaxnn_experiments._style.audit` (titles, axis
+    labels, legends, colour bars, empty axes): with the environment variable
+    ``JAXNN_STRICT_PLOTS=1`` (the test suite sets it) a finding raises
+    :class:`~jaxnn.errors.JaxnnError`, otherwise it is printed as a warning and the plot is
+    saved. Written atomically (temporary file in ``out``, then renamed): an interrupted save
+    leaves no broken PNG under ``filename``.
     """
     try:
-        fig.tight_layout()
+        problems = _style.audit(fig)
+        if problems:
+            msg = f"plot {filename} does not read at a glance: " + "; ".join(problems)
+            if os.environ.get("JAXNN_STRICT_PLOTS", "") not in ("", "0"):
+                from jaxnn.errors import JaxnnError
+
+                raise JaxnnError(msg)
+            warnings.warn(msg, stacklevel=2)
+        if fig.get_layout_engine() is None:
+            fig.tight_layout()
         with atomic.atomic_path(Path(out) / filename) as tmp:
-            fig.savefig(tmp, dpi=110, format=Path(filename).suffix[1:] or "png")
+            fig.savefig(tmp, dpi=_style.DPI, format=Path(filename).suffix[1:] or "png")
     finally:
         plt.close(fig)
     if _written is not None:

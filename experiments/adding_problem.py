@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _style
 from ._base import Result, savefig
 from ._recurrent import CELLS, train_adding
 from jaxnn.data import sequences
@@ -84,7 +85,8 @@ def run(config: dict, out: Path, seed: int) -> Result:
 
 def _plot_curves(curves: dict, config: dict, out: Path, plt) -> str:
     lengths = config["lengths"]
-    fig, axes = plt.subplots(1, len(lengths), figsize=(4.2 * len(lengths), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(lengths), figsize=(4.4 * len(lengths), 3.9), squeeze=False,
+                             sharey=True, layout="constrained")
     for ax, T in zip(axes[0], lengths):
         for cell in config["cells"]:
             ys = curves[f"{cell}_T{T}"]
@@ -94,21 +96,32 @@ def _plot_curves(curves: dict, config: dict, out: Path, plt) -> str:
         ax.set_yscale("log")
         ax.set_title(f"T = {T}")
         ax.set_xlabel("training step")
-    axes[0][0].set_ylabel("training MSE (chunk mean)")
-    axes[0][-1].legend(fontsize=8)
+    axes[0][0].set_ylabel("training MSE (chunk mean, log scale)")
+    _style.legend(fig, ncols=5)
+    fig.suptitle("adding problem: training loss of each cell")
     return savefig(fig, out, "adding_training_curves.png")
 
 
 def _plot_final(metrics: dict, config: dict, out: Path, plt) -> str:
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for cell in config["cells"]:
-        ax.plot(config["lengths"], [metrics[f"test_mse_{cell}_T{T}"] for T in config["lengths"]],
-                "o-", label=cell)
+    lengths, cells = config["lengths"], config["cells"]
+    fig, ax = plt.subplots(figsize=(5.8, 4))
+    if len(lengths) == 1:      # one length: a bar per cell (a line "versus T" needs several)
+        T = lengths[0]
+        mse = [metrics[f"test_mse_{c}_T{T}"] for c in cells]
+        bars = ax.bar(cells, mse, color=_style.COLORS[:len(cells)])
+        ax.bar_label(bars, [f"{v:.2g}" for v in mse], fontsize=8, padding=2)
+        ax.set_xlabel("cell")
+        ax.set_title(f"adding problem: test MSE at T = {T}")
+    else:
+        for i, cell in enumerate(cells):
+            ax.plot(lengths, [metrics[f"test_mse_{cell}_T{T}"] for T in lengths],
+                    label=cell, **_style.series(i, len(cells)))
+        ax.set_xscale("log")
+        ax.set_xlabel("sequence length T")
+        ax.set_title("adding problem: test MSE versus sequence length")
     ax.axhline(1 / 6, color="k", ls="--", lw=1, label="predict mean (1/6)")
     ax.axhline(SOLVED_MSE, color="g", ls=":", lw=1, label=f"solved ({SOLVED_MSE})")
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("sequence length T")
-    ax.set_ylabel("test MSE")
+    ax.set_ylabel("test MSE (log scale)")
     ax.legend(fontsize=8)
     return savefig(fig, out, "adding_test_mse.png")

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import _style
 from ._base import Result, savefig
 from jaxnn.derivations import bp_example as bp
 
@@ -47,11 +48,14 @@ def _print_table(rows) -> None:
 
 def _plot(trajs: dict, out: Path) -> list[str]:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for order, tr in trajs.items():
-        it = np.arange(len(tr.error))
-        axes[0].semilogy(it, np.asarray(tr.error), label=order)
-        for k, ls in ((0, "-"), (1, "--")):
-            axes[1].plot(it, np.asarray(tr.out_o[:, k]), ls, label=f"out_o{k + 1} ({order})")
+    for j, (order, tr) in enumerate(trajs.items()):   # the orders nearly coincide: the first
+        it = np.arange(len(tr.error))                    # is drawn wide underneath, the second
+        axes[0].semilogy(it, np.asarray(tr.error), label=order,  # thin and dashed on top
+                         **{**_style.series(j, len(trajs)), "marker": None})
+        for k in (0, 1):
+            axes[1].plot(it, np.asarray(tr.out_o[:, k]), color=_style.COLORS[k],
+                         lw=3.2 if j == 0 else 1.2, ls="-" if j == 0 else "--",
+                         alpha=0.45 if j == 0 else 1.0, label=f"out_o{k + 1} ({order})")
     for label in ("iter10", "iter100", "iter1000"):
         row = bp.NOTES_ROWS[label]
         if row < len(trajs["output_first"].error):
@@ -61,7 +65,8 @@ def _plot(trajs: dict, out: Path) -> list[str]:
     axes[2].semilogy(np.arange(1, len(diff)), diff[1:, 0], label="|Δ out_o1|")
     axes[2].semilogy(np.arange(1, len(diff)), diff[1:, 1], label="|Δ out_o2|")
     axes[2].axhline(5e-7, color="k", lw=0.8, ls=":", label="6-decimal resolution")
-    axes[2].set(xlabel="updates", title="output_first − simultaneous")
+    axes[2].set(xlabel="updates", ylabel="|difference of the outputs|",
+                title="output_first − simultaneous")
     axes[2].legend()
     axes[0].set(xlabel="updates", ylabel="E_total", title="error, both update orders")
     axes[1].set(xlabel="updates", ylabel="output", xscale="symlog",

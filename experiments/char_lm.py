@@ -254,5 +254,6 @@ def _plot(curves, metrics, floor, order, out) -> str:
         ax.axhline(floor, color="k", ls=":", lw=1, label="entropy rate (floor)")
     ax.set_xlabel("training characters seen")
     ax.set_ylabel("bits per character")
+    ax.set_title("character language models: bits per character while training")
     ax.legend(fontsize=8)
     return savefig(fig, out, "char_lm_curves.png")

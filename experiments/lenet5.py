@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
+from . import _style
 from ._base import Result, savefig
 from jaxnn import data, metrics, optim
 from jaxnn.models import lenet
@@ -183,65 +184,71 @@ def train_one(config: dict, model: lenet.LeNetConfig, train, valid, test, *, epo
 
 def plot_filters(params, out: Path) -> str:
     W = np.asarray(params["C1"]["W"])[:, 0]
-    fig, axes = plt.subplots(1, len(W), figsize=(1.6 * len(W), 1.9))
-    for i, ax in enumerate(axes):
-        ax.imshow(W[i], cmap="RdBu_r", vmin=-np.abs(W).max(), vmax=np.abs(W).max())
-        ax.set_title(f"C1 map {i}", fontsize=8)
-        ax.axis("off")
+    fig = _style.thumbnails(list(W), [f"map {i}" for i in range(len(W))], ncols=len(W),
+                            size=1.3, cmap="RdBu_r", colorbar_label="weight",
+                            symmetric=True, suptitle="C1's 5×5 kernels (LeNet-5 as published)")
     return savefig(fig, out, "c1_filters.png")
 
 
 def plot_feature_maps(params, model, x: np.ndarray, label: int, out: Path) -> str:
+    """Every layer's activations for one test digit, and its output scores."""
     feats = jax.jit(functools.partial(lenet.features, config=model))(params, x[None])
-    rows = [("input", np.asarray(feats["input"]["a"])[0]),
-            ("C1", np.asarray(feats["C1"]["a"])[0]), ("S2", np.asarray(feats["S2"]["a"])[0]),
-            ("C3", np.asarray(feats["C3"]["a"])[0]), ("S4", np.asarray(feats["S4"]["a"])[0]),
-            ("C5 (120 as 10×12)", np.asarray(feats["C5"]["a"]).reshape(1, 10, 12)),
-            ("F6 (84 as 12×7)", np.asarray(feats["F6"]["a"]).reshape(1, 12, 7))]
-    ncol = 16
-    fig = plt.figure(figsize=(ncol * 0.9, (len(rows) + 1.5) * 1.1))
-    grid = fig.add_gridspec(len(rows) + 2, ncol)
-    for r, (name, maps) in enumerate(rows):
-        for c in range(min(ncol, len(maps))):
-            ax = fig.add_subplot(grid[r, c])
-            ax.axis("off")
-            ax.imshow(maps[c], cmap="gray")
-            if c == 0:
-                ax.set_title(name, fontsize=8, loc="left")
+    maps = {k: np.asarray(feats[k]["a"])[0] for k in ("C1", "S2", "C3", "S4")}
     scores = np.asarray(feats["output"]["z"])[0]
-    ax = fig.add_subplot(grid[len(rows):, 3:13])
-    ax.bar(range(10), scores)
+    fig = plt.figure(figsize=(11, 6.4), layout="constrained")
+    # 48 columns: C1 and S2 (6 maps each) share a row at 4 columns a map, C3 and S4 (16
+    # maps) fill a row each at 3 columns a map; the top row holds the input, C5, F6, output
+    grid = fig.add_gridspec(4, 48, height_ratios=[2.4, 1.1, 0.8, 0.8])
+    tops = [("input 32×32", np.asarray(feats["input"]["a"])[0, 0], slice(0, 8)),
+            ("C5 (120 as 10×12)", np.asarray(feats["C5"]["a"]).reshape(10, 12), slice(8, 17)),
+            ("F6 (84 as 12×7)", np.asarray(feats["F6"]["a"]).reshape(12, 7), slice(17, 23))]
+    for name, img, cols in tops:
+        _style.picture(fig.add_subplot(grid[0, cols]), img, name, cmap="gray")
+    rows = [("C1", 1, 0, 4), ("S2", 1, 24, 4), ("C3", 2, 0, 3), ("S4", 3, 0, 3)]
+    for name, r, c0, w in rows:
+        m = maps[name]
+        for c in range(len(m)):
+            ax = fig.add_subplot(grid[r, c0 + w * c: c0 + w * (c + 1)])
+            _style.picture(ax, m[c], f"{name} {m.shape[-1]}×{m.shape[-1]}" if c == 0 else None,
+                           cmap="gray")
+            if c == 0:
+                ax.title.set_ha("left")
+                ax.title.set_position((0, 1))
+    # the bar chart leaves the lower part of its cell free for its x label
+    ax = fig.add_subplot(grid[0, 26:].subgridspec(2, 1, height_ratios=[1, 0.16])[0])
+    pred = int(scores.argmax())
+    colors = [_style.COLORS[1] if i == pred else _style.COLORS[0] for i in range(10)]
+    if model.output == "rbf":   # penalties y_i = ‖F6 − centre_i‖²: the smallest one wins
+        values, what, wins = -scores, "RBF penalty yᵢ = ‖F6 − cᵢ‖²", "orange: the smallest"
+    else:
+        values = np.asarray(jax.nn.softmax(jnp.asarray(scores)))
+        what, wins = "probability (softmax)", "orange: the largest"
+    bars = ax.bar(range(10), values, color=colors)
+    ax.bar_label(bars, [f"{v:.3g}" for v in values], fontsize=7, padding=1)
+    _style.label(ax, f"output: label {label}, predicted {pred} ({wins})", "class", what,
+                 ylim=(0, 1.12 * float(values.max())))
     ax.set_xticks(range(10))
-    ax.set_title(f"output scores (label {label}, predicted {int(scores.argmax())})", fontsize=8)
+    fig.suptitle("LeNet-5 activations for one test digit (each map scaled to its own range, "
+                 "white = high)")
     return savefig(fig, out, "feature_maps.png")
 
 
 def plot_misclassified(x: np.ndarray, y: np.ndarray, pred: np.ndarray, out: Path) -> str:
-    wrong = np.flatnonzero(pred != y)[:24]
-    fig, axes = plt.subplots(3, 8, figsize=(10, 4.2))
-    for ax, i in zip(axes.ravel(), list(wrong) + [None] * (24 - len(wrong))):
-        ax.axis("off")
-        if i is not None:
-            ax.imshow(x[i], cmap="gray_r")
-            ax.set_title(f"{y[i]}→{pred[i]}", fontsize=9)
-    fig.suptitle(f"misclassified test digits (label→prediction), {len(np.flatnonzero(pred != y))}"
-                 f" of {len(y)}")
+    wrong = np.flatnonzero(pred != y)
+    shown = wrong[:24]
+    fig = _style.thumbnails([x[i] for i in shown], [f"{y[i]}→{pred[i]}" for i in shown],
+                            suptitle=f"misclassified test digits (label→prediction): "
+                                     f"{len(wrong)} of {len(y)}"
+                                     + (f", first {len(shown)} shown" if len(shown) < len(wrong)
+                                        else ""))
     return savefig(fig, out, "misclassified.png")
 
 
 def plot_confusion(y: np.ndarray, pred: np.ndarray, out: Path) -> str:
     cm = np.asarray(metrics.confusion_matrix(jnp.asarray(pred), jnp.asarray(y), 10))
-    fig, ax = plt.subplots(figsize=(5.2, 4.6))
-    ax.imshow(np.log1p(cm), cmap="Blues")
-    for i in range(10):
-        for j in range(10):
-            if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title("LeNet-5 confusion matrix (test)")
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    _style.heatmap(ax, cm, title="LeNet-5 confusion matrix (test)", xlabel="predicted class",
+                   ylabel="true class", colorbar_label="test images (log scale)", log=True)
     return savefig(fig, out, "confusion.png")
 
 
@@ -273,8 +280,9 @@ def run(config: dict, out: Path, seed: int = 0) -> Result:
         m[f"train_loss_{name}"] = res.history[-1]["train_loss"]
         m[f"seconds_per_epoch_{name}"] = float(np.mean([h["time_s"] for h in res.history]))
         extra[f"history_{name}"] = res.history
-        plots.append(Path(plot_history(res.history, out / f"curves_{name}.png",
-                                       title=f"LeNet-5 {name}")).name)
+        plots.append(savefig(plot_history(res.history, None, title=f"LeNet-5 {name}",
+                                          labels={"error": "validation error"}),
+                             out, f"curves_{name}.png"))
         fitted[name] = (res.best_params, model)
 
     params, model = fitted["paper"]

@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
+from . import _style
 from ._base import Result, savefig
 from ._classify import classifier, load
 from jaxnn import metrics, optim
@@ -73,30 +74,22 @@ def predictions(params, x, config: mlp.MLPConfig, chunk: int = 4096) -> np.ndarr
 
 
 def plot_confusion(cm: np.ndarray, out: Path, filename: str, title: str) -> str:
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    im = ax.imshow(np.log1p(cm), cmap="Blues")
-    for (i, j), v in np.ndenumerate(cm):
-        if v:
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=6,
-                    color="white" if i == j else "black")
-    ax.set(xlabel="predicted", ylabel="true", title=title, xticks=range(10), yticks=range(10))
-    fig.colorbar(im, ax=ax, label="log(1 + count)")
+    fig, ax = plt.subplots(figsize=(5.8, 5))
+    _style.heatmap(ax, cm, title=title, xlabel="predicted class", ylabel="true class",
+                   colorbar_label="test images (log scale)", log=True, fontsize=6)
     return savefig(fig, out, filename)
 
 
 def plot_misclassified(x: np.ndarray, y: np.ndarray, pred: np.ndarray, out: Path,
                        filename: str, n: int = 24) -> str:
-    wrong = np.flatnonzero(pred != y)[:n]
+    wrong = np.flatnonzero(pred != y)
     side = int(round(np.sqrt(x.shape[1])))
-    cols = 8
-    rows = max(1, -(-len(wrong) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.4))
-    for ax in np.ravel(axes):
-        ax.axis("off")
-    for ax, i in zip(np.ravel(axes), wrong):
-        ax.imshow(x[i].reshape(side, side), cmap="gray_r")
-        ax.set_title(f"{y[i]}→{pred[i]}", fontsize=8)
-    fig.suptitle("misclassified test digits (true→predicted)")
+    shown = wrong[:n]
+    fig = _style.thumbnails([x[i].reshape(side, side) for i in shown],
+                            [f"{y[i]}→{pred[i]}" for i in shown],
+                            suptitle=f"misclassified test digits (true→predicted): {len(wrong)} "
+                                     f"of {len(y)}" + (f", first {len(shown)} shown"
+                                                       if len(shown) < len(wrong) else ""))
     return savefig(fig, out, filename)
 
 
@@ -138,9 +131,10 @@ def run(config: dict, out: Path, seed: int) -> Result:
 
     plots = []
     for tag, r in (("linear", lin), ("mlp", net)):
-        plot_history(r["result"].history, out / f"curves_{tag}.png",
-                     title=f"{tag}: loss and validation error")
-        plots.append(f"curves_{tag}.png")
+        name = "softmax regression" if tag == "linear" else f"MLP {config['hidden']} HU"
+        plots.append(savefig(plot_history(r["result"].history, None,
+                                          title=f"{name}: loss and validation error"),
+                             out, f"curves_{tag}.png"))
     pred = predictions(net["result"].best_params, test[0], net["model"])
     cm = np.asarray(metrics.confusion_matrix(jnp.asarray(pred), jnp.asarray(test[1]), 10))
     plots.append(plot_confusion(cm, out, "confusion_mlp.png", "MLP test confusion matrix"))

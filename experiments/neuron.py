@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import _style
 from ._base import Result, savefig
 from jaxnn.nn import activations as A
 
@@ -71,7 +72,8 @@ def _curves(x: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
 
 
 def _plot_activations(x: np.ndarray, out: Path) -> str:
-    fig, axes = plt.subplots(2, 5, figsize=(16, 6), sharex=True)
+    fig, axes = plt.subplots(2, 5, figsize=(15, 6), sharex=True, sharey=True,
+                             layout="constrained")
     curves = _curves(jnp.asarray(x))
     for ax, name in zip(axes.ravel(), A.NAMES):
         f, fp = curves[name]
@@ -81,7 +83,11 @@ def _plot_activations(x: np.ndarray, out: Path) -> str:
         ax.axvline(0, color="k", lw=0.5)
         ax.set_title(name)
         ax.set_ylim(-1.6, 2.2)
-    axes[0, 0].legend()
+    for ax in axes[-1]:
+        ax.set_xlabel("x (pre-activation)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("f(x), f′(x)")
+    _style.legend(fig, ncols=2)
     fig.suptitle("Activations and their closed-form derivatives (kinks: value of jax.grad at 0)")
     return savefig(fig, out, "neuron_activations.png")
 
@@ -93,7 +99,7 @@ def _plot_bounds(x: np.ndarray, chain_max: np.ndarray, out: Path) -> str:
     a0.plot(x, 1 - np.tanh(x) ** 2, label="tanh′(x) = 1 − tanh²")
     a0.axhline(0.25, color="C0", ls=":", label="1/4 (Qiu eq 143)")
     a0.axhline(1.0, color="C1", ls=":", label="1")
-    a0.set(xlabel="x", title="derivative bounds")
+    a0.set(xlabel="x", ylabel="derivative", title="derivative bounds")
     a0.legend()
     n = np.arange(1, len(chain_max) + 1)
     a1.semilogy(n, 0.25**n, "o-", label="(1/4)ⁿ: σ′ bound through n layers")

@@ -309,6 +309,7 @@ def inspect_vectors(r: dict, d: dict, config: dict, key, out: Path, tag: str) ->
         ax.annotate(words[i], (x, y), fontsize=7)
     ax.set_title(f"{tag}: C of the {len(shown)} most frequent training words, first two "
                  f"principal components")
+    ax.set(xlabel="principal component 1", ylabel="principal component 2")
     return {"samples": samples, "neighbours": neighbours}, savefig(fig, out, f"C_pca_{tag}.png")
 
 

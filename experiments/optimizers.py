@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 
+from . import _style
 from ._base import Result, savefig
 from ._classify import classifier, load
 from jaxnn import metrics, optim
@@ -76,14 +77,46 @@ def _train(cfg, train, valid, test, key, *, optimizer, hidden=None, epochs=None,
     return res, 1.0 - acc
 
 
+_NAMES = {"train_loss": "training loss (cross-entropy)",
+          "valid_loss": "validation loss (cross-entropy)",
+          "valid_error": "validation error (fraction misclassified)"}
+
+
 def _curves(ax, runs: dict, key: str, title: str, log: bool = True) -> None:
-    for name, (res, _) in runs.items():
+    for i, (name, (res, _)) in enumerate(runs.items()):
         ep = [h["epoch"] for h in res.history]
-        ax.plot(ep, [h[key] for h in res.history], label=name)
-    ax.set(xlabel="epoch", ylabel=key, title=title)
+        ax.plot(ep, [h[key] for h in res.history], label=name, markevery=0.1,
+                **_style.series(i, len(runs)))
+    ax.set(xlabel="epoch", ylabel=_NAMES.get(key, key), title=title)
     if log:
         ax.set_yscale("log")
     ax.legend(fontsize=8)
+
+
+def _plot_regularization(reg_runs: dict, n_train: int) -> plt.Figure:
+    """Validation loss, training loss and their gap for each (L2, dropout) setting."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    _curves(axes[0], reg_runs, "valid_loss", "validation loss")
+    _curves(axes[1], reg_runs, "train_loss", "training loss")
+    for i, (name, (res, _)) in enumerate(reg_runs.items()):
+        axes[2].plot([h["epoch"] for h in res.history],
+                     [h["valid_loss"] - h["train_loss"] for h in res.history], label=name,
+                     markevery=0.1, **_style.series(i, len(reg_runs)))
+    axes[2].axhline(0, color="k", lw=0.6)
+    late = [h["valid_loss"] - h["train_loss"] for r, _ in reg_runs.values()
+            for h in r.history[len(r.history) // 4:]]   # the first epochs' gap is off-scale
+    pad = 0.15 * (max(late) - min(late) + 1e-12)
+    _style.label(axes[2], "generalisation gap (after the first quarter of the epochs)",
+                 "epoch", "validation − training loss", ylim=(min(late) - pad, max(late) + pad))
+    axes[2].legend(fontsize=8)
+    final = {k: r.history[-1] for k, (r, _) in reg_runs.items()}
+    gap = {k: h["valid_loss"] - h["train_loss"] for k, h in final.items()}
+    best = min(final, key=lambda k: final[k]["valid_loss"])
+    first, last = list(reg_runs)[0], list(reg_runs)[-1]
+    fig.suptitle(f"L2 and dropout with momentum, {n_train} training images: final gap "
+                 f"{gap[first]:.3f} ({first}) vs {gap[last]:.3f} ({last}); lowest final "
+                 f"validation loss: {best}")
+    return fig
 
 
 def _subset(train, n):
@@ -139,9 +172,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
         m[f"{tag}_test_error"] = err
         m[f"{tag}_valid_minus_train_loss"] = (res.history[-1]["valid_loss"]
                                               - res.history[-1]["train_loss"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    _curves(axes[0], reg_runs, "valid_loss", "validation loss")
-    _curves(axes[1], reg_runs, "train_loss", "training loss")
+    fig = _plot_regularization(reg_runs, len(train[0]))
     plots.append(savefig(fig, out, "regularization.png"))
 
     # 4. early stopping: a wide net on few samples, trained fast with Adam and no penalty,
@@ -156,7 +187,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
     ax.plot(ep, [h["valid_loss"] for h in es.history], label="validation loss")
     ax.axvline(es.best_epoch, color="k", ls="--", label=f"best epoch {es.best_epoch}")
     ax.axvline(ep[-1], color="r", ls=":", label=f"stopped at {ep[-1]} (patience {cfg['patience']})")
-    ax.set(xlabel="epoch", ylabel="loss", yscale="log",
+    ax.set(xlabel="epoch", ylabel="cross-entropy (log scale)", yscale="log",
            title=f"early stopping ({len(small[0])} training samples)")
     ax.legend(fontsize=8)
     plots.append(savefig(fig, out, "early_stopping.png"))

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import _style
 from ._base import Result, savefig
 from jaxnn.models import perceptron as pc
 
@@ -126,15 +127,17 @@ def run(config: dict, out: Path, seed: int) -> Result:
 
 
 def _plot_gates(fits):
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.2), layout="constrained")
     for ax, g in zip(axes, ("and", "or", "xor")):
         _scatter(ax, _X4, _GATES[g], f"{g.upper()}: converged={bool(fits[g].converged)}, "
                                      f"{int(fits[g].mistakes)} updates")
-        _line(ax, fits[g].params["w"], -0.5, 1.5, color="k", label="learned")
+        # the learned line wide and pale underneath: where the two coincide both show
+        _line(ax, fits[g].params["w"], -0.5, 1.5, color="k", lw=3.5, alpha=0.35,
+              label="learned")
         if g in _GATE_U:
-            _line(ax, _GATE_U[g], -0.5, 1.5, color="gray", ls=":", label="hand separator")
+            _line(ax, _GATE_U[g], -0.5, 1.5, color="k", ls=":", lw=1.4, label="hand separator")
         ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="x1", ylabel="x2")
-    axes[0].legend(fontsize=7)
+    _style.legend(fig, ncols=4)
     return fig
 
 
@@ -162,6 +165,7 @@ def _plot_data(sets, fits):
         _line(ax, u, lo, hi, color="gray", ls=":", label="reference separator u")
         ax.set_ylim(float(x[:, 1].min()) - 0.3, float(x[:, 1].max()) + 0.3)
         ax.legend(fontsize=7)
+    axes[0].set(xlabel="x1", ylabel="x2")
     axes[1].set(xlabel="petal length (cm)", ylabel="petal width (cm)")
     return fig
 
@@ -172,7 +176,7 @@ def _plot_xor():
     ws, wrong = pc.epoch_trace(pc.init(None, model), _X4, _GATES["xor"])
     g = np.linspace(-0.5, 1.5, 101, dtype=np.float32)
     grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
+    fig, axes = plt.subplots(1, 4, figsize=(13, 4), sharey=True, layout="constrained")
     for i, (ax, w) in enumerate(zip(axes, np.asarray(ws)), start=1):
         pred = np.asarray(pc.apply({"w": jnp.asarray(w)}, grid, config=model)).reshape(len(g),
                                                                                     len(g))
@@ -181,6 +185,7 @@ def _plot_xor():
                  f": ŵ = {w.tolist()}")
         ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="x1")
     axes[0].set_ylabel("x2  (shaded red: predicted +1)")
+    _style.legend(fig, ncols=2)
     fig.suptitle("XOR: every sample of the epoch is a mistake and ŵ returns to 0 — "
                  "the perceptron cycles forever", fontsize=10)
     return fig

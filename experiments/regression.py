@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from jaxnn.train.progress import tqdm
 
+from . import _style
 from ._base import Result, savefig
 from ._classify import standardized
 from jaxnn import data, metrics
@@ -105,17 +106,11 @@ def _plot_gd(losses, ls_mse, config, out) -> str:
 
 
 def _plot_confusions(cms: dict, out) -> str:
-    fig, axes = plt.subplots(1, len(cms), figsize=(5 * len(cms), 4.2))
+    fig, axes = plt.subplots(1, len(cms), figsize=(5.6 * len(cms), 4.4))
     for ax, (name, cm) in zip(np.atleast_1d(axes), cms.items()):
-        ax.imshow(cm, cmap="Blues")
-        for (i, j), v in np.ndenumerate(cm):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                    color="white" if v > cm.max() / 2 else "black")
-        ax.set_xticks(range(len(cm)))
-        ax.set_yticks(range(len(cm)))
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(f"softmax regression, {name} (test)")
+        _style.heatmap(ax, cm, title=f"softmax regression, {name} (test)",
+                       xlabel="predicted class", ylabel="true class",
+                       colorbar_label="test samples")
     return savefig(fig, out, "softmax_confusion.png")
 
 

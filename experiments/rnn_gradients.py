@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import _style
 from ._base import Result, savefig
 from ._recurrent import CELLS, train_adding
 from jaxnn.data import sequences
@@ -182,7 +183,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
 def _plot(curves: dict, config: dict, out: Path, plt) -> str:
     T = config["T"]
     lags = np.arange(T)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True, layout="constrained")
     for ax, phase in zip(axes, ("init", "trained")):
         for cell in config["cells"]:
             c = curves[f"{cell}_{phase}"]
@@ -200,5 +201,6 @@ def _plot(curves: dict, config: dict, out: Path, plt) -> str:
         ax.set_xlabel("lag T − k")
         ax.set_title("at initialisation" if phase == "init" else "after brief training")
     axes[0].set_ylabel("spectral norm (batch geometric mean)")
-    axes[1].legend(fontsize=7)
+    _style.legend(fig, ncols=4)
+    fig.suptitle("gradient norms ‖∂h_T/∂h_k‖ against the lag")
     return savefig(fig, out, "rnn_gradient_norms_vs_lag.png")

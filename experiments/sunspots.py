@@ -142,7 +142,8 @@ def _plot(years, values, split, forecasts: dict, out: Path, plt) -> str:
     fig, ax = plt.subplots(figsize=(10, 4))
     start = max(0, split.t_test[0] - 60)
     ax.plot(years[start:], values[start:], color="k", lw=2, label="observed")
-    ax.axvline(years[split.t_test[0]] - 0.5, color="gray", ls=":", lw=1)
+    ax.axvline(years[split.t_test[0]] - 0.5, color="gray", ls=":", lw=1,
+               label="first held-out year")
     for name, f in forecasts.items():
         ax.plot(years[split.t_test], f, lw=1.2, ls="--" if "naive" in name else "-", label=name)
     ax.set_xlabel("year")

@@ -120,7 +120,7 @@ def _plot_toy(x, y, s_params, lg_params, sv, out) -> str:
     ax.plot([], [], "k-", label="SVM neuron f = 0 (dashed: f = ±1)")
     ax.plot([], [], ":", c="tab:green", label="logistic regression p = ½")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title("hinge neuron vs logistic regression")
+    ax.set(title="hinge neuron vs logistic regression", xlabel="x₁", ylabel="x₂")
     return savefig(fig, out, "svm_toy_boundary.png")
 
 

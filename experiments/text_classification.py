@@ -336,7 +336,7 @@ def _plot_confusions(extra: dict, out: Path, plt) -> str:
     for ax, (d, m, r) in zip(axes.ravel(), rows):
         cm = np.array(r["confusion"])
         classes = extra[d]["classes"]
-        ax.imshow(cm, cmap="Blues")
+        fig.colorbar(ax.imshow(cm, cmap="Blues"), ax=ax, label="test documents")
         for (i, j), v in np.ndenumerate(cm):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
                     color="white" if v > cm.max() / 2 else "black")

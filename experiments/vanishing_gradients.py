@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from jaxnn.train.progress import tqdm
 
+from . import _style
 from ._base import Result, savefig
 from jaxnn import data
 from jaxnn.models import mlp
@@ -134,24 +135,36 @@ def run(config: dict, out: Path, seed: int) -> Result:
     for ax, i in zip(axes[0], cfg["inits"]):
         for a in cfg["activations"]:
             n = norms[(a, i, deepest)]
-            ax.semilogy(np.arange(1, len(n) + 1), n, "o-", ms=3, label=a)
+            ax.semilogy(np.arange(1, len(n) + 1), n, label=a,
+                        **_style.series(cfg["activations"].index(a), len(cfg["activations"])))
         ax.set(xlabel="layer l (1 = next to the input)", ylabel="‖∂J/∂W⁽ˡ⁾‖_F",
                title=f"{deepest} hidden layers, {i} init")
         ax.legend(fontsize=8)
     plots.append(savefig(fig, out, "layer_norms.png"))
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
     m: dict[str, float] = {}
-    for a in cfg["activations"]:
-        for i, ls in zip(cfg["inits"], ("-", "--", ":")):
-            ratio = [norms[(a, i, d)][0] / norms[(a, i, d)][-1] for d in cfg["depths"]]
-            ax.semilogy(cfg["depths"], ratio, ls, marker="o", ms=3, label=f"{a}, {i}")
-            for d, r in zip(cfg["depths"], ratio):
-                if d in (min(cfg["depths"]), deepest):
-                    m[f"{a}_{i}_first_over_last_depth{d}"] = float(r)
-    ax.set(xlabel="hidden layers", ylabel="‖∂J/∂W⁽¹⁾‖ / ‖∂J/∂W⁽ᴸ⁾‖",
-           title="gradient reaching the first layer, relative to the last")
-    ax.legend(fontsize=7, ncol=2)
+    pairs = [(a, i) for a in cfg["activations"] for i in cfg["inits"]]
+    ratios = {}
+    for a, i in pairs:
+        ratios[(a, i)] = [norms[(a, i, d)][0] / norms[(a, i, d)][-1] for d in cfg["depths"]]
+        for d, r in zip(cfg["depths"], ratios[(a, i)]):
+            if d in (min(cfg["depths"]), deepest):
+                m[f"{a}_{i}_first_over_last_depth{d}"] = float(r)
+    # right: the curves that stay near 1 (they lie on top of each other in the full range)
+    near = [v for r in ratios.values() if min(r) > 1e-2 for v in r]
+    fig, axes = plt.subplots(1, 2 if near else 1, figsize=(12 if near else 6.5, 4.6),
+                             squeeze=False, layout="constrained")
+    for ax in axes[0]:
+        for k, (pair, ratio) in enumerate(ratios.items()):  # a colour, dash and hollow marker
+            ax.semilogy(cfg["depths"], ratio, label=", ".join(pair),  # each; the first drawn
+                        **_style.series(k, len(pairs)))               # widest, underneath
+        ax.set(xlabel="hidden layers (depth)",
+               ylabel="‖∂J/∂W⁽¹⁾‖ / ‖∂J/∂W⁽ᴸ⁾‖ (log scale)")
+    axes[0, 0].set_title("gradient reaching the first layer, relative to the last")
+    if near:
+        axes[0, 1].set_ylim(min(near) / 1.5, max(near) * 1.5)
+        axes[0, 1].set_title("zoom on the curves that do not vanish")
+    _style.legend(fig, ncols=6)
     plots.append(savefig(fig, out, "ratio_vs_depth.png"))
 
     # the σ′ ≤ 0.25 bound, sample by sample, for the deepest sigmoid net
@@ -164,7 +177,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
     ax.semilogy(layers, deltas.mean(0), "o-", label="measured mean ‖δ⁽ˡ⁾‖")
     ax.semilogy(layers, bounds["tight"].mean(0), "s--", label="max|σ′(z⁽ˡ⁾)| · ‖W⁽ˡ⁺¹⁾‖₂ · …")
     ax.semilogy(layers, bounds["loose"].mean(0), "^:", label="0.25^(L−l) · Π‖W‖₂ · ‖δ⁽ᴸ⁾‖")
-    ax.set(xlabel="layer l", ylabel="norm", title=f"σ′ ≤ 0.25 bounds δ ({deepest} sigmoid layers)")
+    ax.set(xlabel="layer l", ylabel="‖δ⁽ˡ⁾‖ (batch mean, log scale)", title=f"σ′ ≤ 0.25 bounds δ ({deepest} sigmoid layers)")
     ax.legend(fontsize=8)
     plots.append(savefig(fig, out, "sigmoid_bound.png"))
     rel = 1 + 1e-9

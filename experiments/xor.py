@@ -21,6 +21,7 @@ import optax
 from jax import lax
 from jaxnn.train.progress import tqdm
 
+from . import _style
 from ._base import Result, savefig
 from jaxnn.models import mlp
 from jaxnn.models import threshold as th
@@ -141,16 +142,21 @@ def _grid(n=121):
     return g, np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
 
 
-def _points(ax, y):
+def _points(ax, y, what: str = "output"):
     x = th.binary_inputs(2)
-    ax.scatter(x[y > 0.5, 0], x[y > 0.5, 1], c="tab:red", marker="o", zorder=3, label="1")
-    ax.scatter(x[y <= 0.5, 0], x[y <= 0.5, 1], c="tab:blue", marker="x", zorder=3, label="0")
-    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="x1", ylabel="x2")
+    edge = {"s": 70, "edgecolors": "white", "linewidths": 1.2, "zorder": 3}  # seen on any shade
+    ax.scatter(x[y > 0.5, 0], x[y > 0.5, 1], c="tab:red", marker="o", label=f"{what} 1", **edge)
+    ax.scatter(x[y <= 0.5, 0], x[y <= 0.5, 1], c="tab:blue", marker="X", label=f"{what} 0",
+               **edge)
+    ticks = [-0.5, 0, 0.5, 1, 1.5]          # few, short tick labels: none collide
+    ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xlabel="x1", ylabel="x2", xticks=ticks,
+           yticks=ticks, aspect="equal")
+    ax.grid(False)
 
 
 def _plot_threshold():
     g, grid = _grid()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), layout="constrained")
     for ax, which in zip(axes, ("notes", "xor")):
         p = th.notes_params(which)
         out = np.asarray(_th_apply(p, grid))[:, 0].reshape(len(g), len(g))
@@ -161,23 +167,27 @@ def _plot_threshold():
         _points(ax, np.asarray(th.apply(p, th.binary_inputs(2), config=th.NOTES))[:, 0])
         ax.set_title("notes' weights: XNOR" if which == "notes" else
                      "output unit negated: XOR", fontsize=10)
-    axes[0].legend(fontsize=7)
+    _style.legend(fig, ncols=4)
+    fig.suptitle("the notes' threshold net (shaded red: output 1)")
     return fig
 
 
 def _plot_mlps(runs):
     g, grid = _grid()
     _, y = _xor_data()
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs) + 1, 4.4), squeeze=False,
+                             layout="constrained")
     for ax, (h, (params, _, solved)) in zip(axes[0], runs.items()):
         p0 = jax.tree.map(lambda a: a[0], params)
         prob = np.asarray(_mlp_apply(p0, jnp.asarray(grid)))[:, 0].reshape(len(g), -1)
         cs = ax.contourf(g, g, prob, levels=np.linspace(0, 1, 11), cmap="coolwarm", alpha=0.8)
         ax.contour(g, g, prob, levels=[0.5], colors="k")
-        _points(ax, np.asarray(y)[:, 0])
+        _points(ax, np.asarray(y)[:, 0], "XOR target")
         ax.set_title(f"2-{h}-1 sigmoid MLP, seed 0 ({'solved' if solved[0] else 'stuck'})",
                      fontsize=10)
-    fig.colorbar(cs, ax=axes[0, -1], label="output σ")
+        ax.legend(fontsize=7, loc="upper right")
+    fig.colorbar(cs, ax=axes[0].tolist(), label="network output σ (black line: 0.5)",
+                 shrink=0.9)
     return fig
 
 
@@ -188,6 +198,7 @@ def _plot_losses(runs):
         ax.semilogy(losses.T, color=c, alpha=0.25, lw=0.8)
         ax.semilogy(np.median(losses, axis=0), color=c, lw=2,
                     label=f"2-{h}-1 median ({solved.mean():.0%} solved)")
-    ax.set(xlabel="Adam step (full batch)", ylabel="BCE", title="XOR training, every seed")
+    ax.set(xlabel="Adam step (full batch)", ylabel="binary cross-entropy (log scale)",
+           title="XOR training, every seed (thin: one seed each)")
     ax.legend()
     return fig

@@ -8,6 +8,8 @@ rest of the suite keeps testing the float32 default users get.
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# every plot an experiment saves passes jaxnn_experiments._style.audit, or its test fails
+os.environ["JAXNN_STRICT_PLOTS"] = "1"
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

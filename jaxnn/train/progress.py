@@ -192,21 +192,28 @@ def postfix(record: dict[str, Any], max_items: int = 4) -> dict[str, str]:
     return {k: f"{v:.4g}" for k, v in items[:max_items]}
 
 
-def plot_history(history: Sequence[dict[str, Any]], path: str | Path,
-                 keys: Sequence[str] | None = None, title: str = "") -> Path:
+def plot_history(history: Sequence[dict[str, Any]], path: str | Path | None,
+                 keys: Sequence[str] | None = None, title: str = "",
+                 labels: dict[str, str] | None = None):
     """Plot learning curves of a ``fit`` history to a PNG.
 
     Keys containing "loss" go to the left panel, the other metrics (accuracy, error, …) to the
-    right one (omitted when there are none).
+    right one (omitted when there are none). Each panel is titled and its y axis labelled by
+    the curves it shows, named by ``labels`` (say on which data each was measured: training,
+    validation or test); series take their colours and dashes from matplotlib's rcParams.
 
     Args:
         history: list of per-epoch dicts with an ``"epoch"`` entry (``FitResult.history``).
-        path: output .png path (parent folders are created).
+        path: output .png path (parent folders are created), or None to return the figure.
         keys: which entries to plot (default: every numeric entry except epoch, time_s).
         title: figure title.
+        labels: display name per key, e.g. ``{"error": "validation error"}``; by default a
+            key is its own name with ``train_``/``valid_``/``test_`` spelt out
+            (``valid_loss`` -> "validation loss").
 
     Returns:
-        the path written.
+        the path written; with ``path`` None the open matplotlib Figure instead (the caller
+        saves and closes it).
 
     Raises:
         JaxnnError: empty history or a requested key not in it.
@@ -224,6 +231,15 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | Path,
     missing = [k for k in keys if k not in history[-1]]
     if missing:
         raise JaxnnError(f"plot_history: keys {missing} not in the history (has {present})")
+    spelt = {"train": "training", "valid": "validation", "val": "validation", "test": "test"}
+
+    def name(k: str) -> str:
+        if labels and k in labels:
+            return labels[k]
+        head, _, rest = k.partition("_")
+        return f"{spelt[head]} {rest.replace('_', ' ')}" if head in spelt and rest \
+            else k.replace("_", " ")
+
     losses = [k for k in keys if "loss" in k]
     others = [k for k in keys if "loss" not in k]
     panels = [g for g in (losses, others) if g]
@@ -231,19 +247,24 @@ def plot_history(history: Sequence[dict[str, Any]], path: str | Path,
     epochs = [r["epoch"] for r in history]
     for ax, group in zip(axes[0], panels):
         for k in group:
-            ax.plot(epochs, [r.get(k, float("nan")) for r in history], marker=".", label=k)
+            ax.plot(epochs, [r.get(k, float("nan")) for r in history], marker=".", label=name(k))
+        names = [name(k) for k in group]
         ax.set_xlabel("epoch")
-        ax.set_ylabel("loss" if group is losses else "metric")
+        ax.set_ylabel(names[0] if len(names) == 1 else "loss" if group is losses else "value")
+        ax.set_title(", ".join(names))
         if group is losses and all(r.get(k, 1) > 0 for r in history for k in group
                                    if isinstance(r.get(k), (int, float))):
             ax.set_yscale("log")
+            ax.set_ylabel(ax.get_ylabel() + " (log scale)")
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
         fig.suptitle(title)
+    if path is None:
+        return fig
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
+    fig.savefig(out)
     plt.close(fig)
     return out
