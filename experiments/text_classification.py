@@ -340,11 +340,12 @@ def _plot_confusions(extra: dict, out: Path, plt) -> str:
         for (i, j), v in np.ndenumerate(cm):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
                     color="white" if v > cm.max() / 2 else "black")
-        ax.set_xticks(range(len(classes)), [c[:5] for c in classes], fontsize=7)
-        ax.set_yticks(range(len(classes)), [c[:5] for c in classes], fontsize=7)
+        ax.set_xticks(range(len(classes)), classes, fontsize=7, rotation=30, ha="right")
+        ax.set_yticks(range(len(classes)), classes, fontsize=7)
         ax.set_title(f"{d} {m}", fontsize=9)
         ax.set_xlabel("predicted", fontsize=8)
         ax.set_ylabel("true", fontsize=8)
+        ax.grid(False)
     return savefig(fig, out, "text_classification_confusion.png")
 
 
