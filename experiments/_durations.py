@@ -46,7 +46,7 @@ FULL: dict[str, Duration] = {
     "adding-problem": _e(4800, "time grows with T × steps: results/adding-problem-T500 took "
                                "1,289 s (T = 500, 4,000 steps; T = 200 at 3,000 steps: 575 s); "
                                "FULL runs T = 50 ... 1,000, 4,000 steps each"),
-    "bp-example": _m(8, "results/bp-example"),
+    "bp-example": _m(11, "results/bp-example"),
     "chain-rule": _m(1, "jaxnn run chain-rule"),
     "char-lm": _e(90000, "operation count (2-layer LSTM and GRU, h = 512, ~4M training "
                          "characters per epoch, up to 20 epochs) at the rate sequence-mnist "
@@ -61,13 +61,12 @@ FULL: dict[str, Duration] = {
                           "longest), scaled from mlp-mnist's time per epoch, plus a compilation "
                           "each"),
     "perceptron": _m(22, "jaxnn run perceptron"),
-    "regression": _m(24, "results/regression"),
+    "regression": _m(33, "results/regression"),
     "rnn-gradients": _m(885, "jaxnn run rnn-gradients"),
     "sequence-mnist": _m(1278, "results/sequence-mnist"),
     "sunspots": _m(149, "results/sunspots"),
-    "svm": _m(18, "results/svm"),
-    "text-classification": _e(2400, "rough: 2 corpora × 3 splits × 4 models, up to 20 epochs "
-                                    "each, at the time per token of the recurrent runs"),
+    "svm": _m(24, "results/svm"),
+    "text-classification": _m(896, "results/text-classification"),
     "vanishing-gradients": _e(300, "rough: 114 gradient measurements (19 depths × 3 activations "
                                    "× 2 initialisations), one compilation each"),
     "xor": _m(184, "jaxnn run xor"),

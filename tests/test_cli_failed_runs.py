@@ -25,6 +25,7 @@ def run(config, out, seed):
     if config["plot"]:
         fig, ax = plt.subplots()
         ax.plot([0, 1])
+        ax.set(title="partial", xlabel="x", ylabel="y")
         savefig(fig, out, "partial.png")
     if config["error"] == "interrupt":
         raise KeyboardInterrupt
