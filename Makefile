@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock setuptools  # builds the wheel offline in tests
 	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,bench]'
 	touch $(STAMP)
 
