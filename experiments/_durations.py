@@ -51,7 +51,7 @@ FULL: dict[str, Duration] = {
     "char-lm": _e(90000, "operation count (2-layer LSTM and GRU, h = 512, ~4M training "
                          "characters per epoch, up to 20 epochs) at the rate sequence-mnist "
                          "reaches; meant for an accelerator"),
-    "lenet5": _m(560, "results/lenet5"),
+    "lenet5": _m(2128, "results/lenet5"),
     "mlp-mnist": _m(1236, "results/mlp-mnist"),
     "neuron": _m(14, "jaxnn run neuron"),
     "nplm-brown": _e(11500, "three models with a 3,600 s training budget each (MLP1, MLP9, "
