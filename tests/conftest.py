@@ -51,3 +51,29 @@ def run_experiment(tmp_path, monkeypatch):
         return saved
 
     return run
+
+
+@pytest.fixture
+def register_experiment(tmp_path, monkeypatch):
+    """Register a throwaway experiment: ``register(name, module, source)`` writes ``source``
+    as module ``module`` under ``tmp_path/site`` and adds ``name`` to the lab book's registry
+    for this test (the module is unloaded afterwards)."""
+    import sys
+    import textwrap
+
+    import jaxnn_experiments as lab
+
+    modules = []
+
+    def register(name: str, module: str, source: str) -> None:
+        site = tmp_path / "site"
+        site.mkdir(exist_ok=True)
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+        monkeypatch.syspath_prepend(str(site))
+        known = lab.discover()
+        monkeypatch.setattr(lab, "discover", lambda: {**known, name: module})
+        modules.append(module)
+
+    yield register
+    for module in modules:
+        sys.modules.pop(module, None)

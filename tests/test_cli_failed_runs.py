@@ -3,12 +3,9 @@ with nothing but its own results.json goes, parents it created too; a folder tha
 stays, with the run's record; partial results stay, with status failed or interrupted."""
 
 import json
-import sys
-import textwrap
 
 import pytest
 
-import jaxnn_experiments as lab
 from jaxnn import cli
 
 FAKE = """
@@ -36,16 +33,11 @@ def run(config, out, seed):
 
 
 @pytest.fixture
-def failing(tmp_path, monkeypatch):
+def failing(tmp_path, monkeypatch, register_experiment):
     """Register the experiment ``failing`` (module ``failing_lab_exp``) for this test."""
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "failing_lab_exp.py").write_text(textwrap.dedent(FAKE))
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    known = lab.discover()
-    monkeypatch.setattr(lab, "discover", lambda: {**known, "failing": "failing_lab_exp"})
+    register_experiment("failing", "failing_lab_exp", FAKE)
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
-    sys.modules.pop("failing_lab_exp", None)
+    return tmp_path
 
 
 def _run(*args):

@@ -11,7 +11,6 @@ import jax.numpy as jnp
 import optax
 import pytest
 
-import jaxnn_experiments as lab
 from jaxnn import cli
 from jaxnn.errors import JaxnnError
 from jaxnn.train import fit, progress, read_jsonl, tensorboard
@@ -90,14 +89,9 @@ def run(config, out, seed):
 
 
 @pytest.fixture
-def tiny(tmp_path, monkeypatch):
-    (tmp_path / "site").mkdir()
-    (tmp_path / "site" / "tiny_tb_exp.py").write_text(textwrap.dedent(TINY))
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    known = lab.discover()
-    monkeypatch.setattr(lab, "discover", lambda: {**known, "tiny": "tiny_tb_exp"})
-    yield tmp_path
-    sys.modules.pop("tiny_tb_exp", None)
+def tiny(tmp_path, register_experiment):
+    register_experiment("tiny", "tiny_tb_exp", TINY)
+    return tmp_path
 
 
 def test_jaxnn_run_tensorboard_writes_the_runs_scalars(tiny, capsys):
