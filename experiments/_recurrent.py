@@ -80,11 +80,14 @@ def train_adding(cell: str, T: int, config: dict, key: jax.Array,
                  params: dict | None = None) -> tuple[dict, list[float]]:
     """Train ``cell`` on fresh adding-problem batches of length ``T``; return params, losses.
 
-    ``config`` needs hidden, batch, lr, clip, steps, chunk; ``params`` (a
+    ``config`` needs hidden, batch, lr, clip, steps, chunk, and may set ``chrono`` (True: an
+    LSTM's gate biases get the chrono initialisation for dependencies up to ``T`` steps,
+    :class:`jaxnn.nn.cells.LSTM`); ``params`` (a
     :func:`jaxnn.models.sequence.init` dict) is the starting point, fresh from ``key`` if None.
     """
     k_init, k_train = jax.random.split(key)
-    cfg = model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse")
+    cfg = model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse",
+                               chrono=T if config.get("chrono") else None)
     if params is None:
         params = model.init(k_init, cfg)
     B = config["batch"]

@@ -31,7 +31,7 @@ def test_an_item_without_key_or_equals_is_an_error(item):
 @pytest.mark.parametrize("folder", sorted(p.parent.name for p in RESULTS.glob("*/results.json")))
 def test_every_recorded_run_is_expressible_from_the_command_line(folder):
     """Each results/*/results.json config is FULL plus ``--set`` items (adding-problem-T200:
-    ``--set 'lengths=[200]' steps=3000``)."""
+    ``--set 'lengths=[200]' steps=3000 chrono=false``)."""
     record = json.loads((RESULTS / folder / "results.json").read_text())
     module = load(record["experiment"])
     full_before = json.dumps(module.FULL)
@@ -42,7 +42,7 @@ def test_every_recorded_run_is_expressible_from_the_command_line(folder):
     assert json.loads(json.dumps(cfg)) == record["config"]
     assert json.dumps(module.FULL) == full_before        # the module's FULL is not modified
     if folder == "adding-problem-T200":
-        assert items == ["lengths=[200]", "steps=3000"]
+        assert items == ["lengths=[200]", "steps=3000", "chrono=false"]
 
 
 def test_int_accepted_for_float_not_the_reverse():

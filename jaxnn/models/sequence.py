@@ -57,6 +57,9 @@ class SequenceConfig:
             hand BPTT where the cell has one).
         forget_bias: overrides an LSTM cell's forget-gate bias at init (None: the cell's own,
             1.0 by default; ignored by the other cells).
+        chrono: ``T_max`` for an LSTM cell's chrono initialisation of its input- and
+            forget-gate biases (:class:`jaxnn.nn.cells.LSTM`; Tallec & Ollivier 2018), or None;
+            ignored by the other cells.
     """
 
     cell: str | cells.Cell = "lstm"
@@ -68,6 +71,7 @@ class SequenceConfig:
     unroll: int | bool = 1
     remat: bool = False
     forget_bias: float | None = None
+    chrono: int | None = None
 
     def __post_init__(self):
         cells.get(self.cell)
@@ -82,8 +86,8 @@ class SequenceConfig:
 
     @property
     def core(self) -> cells.Cell:
-        """The cell object (name resolved, ``forget_bias`` applied)."""
-        return cells.get(self.cell, forget_bias=self.forget_bias)
+        """The cell object (name resolved, ``forget_bias`` and ``chrono`` applied)."""
+        return cells.get(self.cell, forget_bias=self.forget_bias, chrono=self.chrono)
 
 
 def _check_config(config) -> SequenceConfig:

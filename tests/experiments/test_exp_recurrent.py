@@ -75,10 +75,10 @@ TINY_TRAIN = {"steps": 20, "chunk": 10, "lr": 1e-2, "clip": 1.0}
 TINY = {
     "rnn-gradients": {"T": 8, "cells": ["rnn"], "hidden": 4, "batch": 2,
                       "train": dict(TINY_TRAIN, T=6, batch=4)},
-    "adding-problem": dict(TINY_TRAIN, lengths=[6], cells=["rnn"], hidden=4, batch=4,
-                           test_size=16),
+    "adding-problem": dict(TINY_TRAIN, lengths=[6], cells=["rnn", "lstm"], hidden=4, batch=4,
+                           test_size=16, chrono=True),
     "sequence-mnist": dict(TINY_TRAIN, dataset="digits", view="rows", cells=["gru"], hidden=8,
-                           batch=16, evals=2),
+                           batch=16, evals=2, chrono=False),
     "sunspots": dict(TINY_TRAIN, window=6, test_size=10, valid_fraction=0.2, cells=["lstm"],
                      hidden=4, seeds=1),
 }
@@ -101,6 +101,7 @@ def test_experiment_smoke(name, tmp_path, monkeypatch):
         assert m["baseline_mse"] == pytest.approx(1 / 6)
         assert 0.0 < m["test_mse_rnn_T6"] < 5.0
         assert 0.0 <= m["frac_abs_err_below_0.04_rnn_T6"] <= 1.0
+        assert 0.0 < m["test_mse_lstm_T6"] < 5.0
     elif name == "rnn-gradients":
         # orthogonal U and tanh′ ≤ 1: every γ_i ≤ 1 at initialisation; the bound always holds
         assert m["gamma_max_rnn_init"] <= 1.0 + 1e-5
@@ -120,3 +121,5 @@ def test_adding_problem_rejects_bad_config(tmp_path):
         adding_problem.run(dict(TINY["adding-problem"], lengths=[1]), tmp_path, 0)
     with pytest.raises(JaxnnError, match="'elman'"):
         adding_problem.run(dict(TINY["adding-problem"], cells=["elman"]), tmp_path, 0)
+    with pytest.raises(JaxnnError, match="chrono must be true or false; got 'yes'"):
+        adding_problem.run(dict(TINY["adding-problem"], chrono="yes"), tmp_path, 0)

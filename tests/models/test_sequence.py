@@ -146,6 +146,9 @@ def test_config_is_hashable_and_takes_cell_objects(key):
     p_str = M.init(key, _cfg("lstm", 2, 3, 1, forget_bias=0.0))
     chex.assert_trees_all_equal(p_obj, p_str)
     np.testing.assert_array_equal(p_obj["rnn"]["b"], 0.0)
+    chrono = M.init(key, _cfg("lstm", 2, 3, 1, chrono=50))["rnn"]
+    chex.assert_trees_all_equal(chrono, cells.LSTM(chrono=50).init(jax.random.split(key)[0],
+                                                                  2, 3))
     # the readout is jaxnn.nn.init.glorot_uniform on the second key of one split
     _, k_out = jax.random.split(key)
     np.testing.assert_array_equal(p_obj["readout"]["W"], glorot_uniform(k_out, (1, 3)))

@@ -54,6 +54,29 @@ def test_forget_bias_is_explicit_and_U_blocks_orthogonal(key):
         np.testing.assert_allclose(blk @ blk.T, np.eye(H), atol=1e-5)
 
 
+def test_chrono_init_spreads_the_forget_gate_time_scales(key):
+    """Tallec & Ollivier 2018: b_f = log u, u ~ U[1, T_max - 1], b_i = -b_f, the rest as
+    without it; the forget gate sigma(b_f) then lies in [1/2, 1 - 1/T_max]."""
+    T = 500
+    cell = cells.LSTM(chrono=T)
+    hid = 64
+    p = cell.init(key, D, hid)
+    b_i, b_f, rest = p["b"][:hid], p["b"][hid:2 * hid], p["b"][2 * hid:]
+    np.testing.assert_array_equal(b_i, -b_f)
+    np.testing.assert_array_equal(rest, 0.0)
+    assert float(jnp.min(b_f)) >= 0.0 and float(jnp.max(b_f)) <= np.log(T - 1) + 1e-6
+    assert float(jnp.max(b_f)) > np.log(T / 4)                 # the long time scales drawn
+    assert len(np.unique(np.asarray(b_f))) == hid               # one scale per unit
+    chex.assert_trees_all_equal(
+        {k: v for k, v in p.items() if k != "b"},
+        {k: v for k, v in cells.LSTM().init(key, D, hid).items() if k != "b"})
+    assert cells.get("lstm", chrono=T) == cell
+    assert cells.get("gru", chrono=T) == cells.get("gru")       # not a GRU field: ignored
+    for bad in (1, 0, 2.5, True, "500"):
+        with pytest.raises(JaxnnError, match=f"got {bad!r}"):
+            cells.LSTM(chrono=bad)
+
+
 # --- the cells against the notes' equations written out gate by gate ---------------------
 
 def _sig(v):
