@@ -223,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["jaxnn", *argv])
+    if args.fn in (cmd_run, _cmd_bench):
+        from jaxnn import host
+
+        host.apply_from_environment()      # XLA:CPU's per-call temporaries: no page faults
     try:
         try:
             return args.fn(args)

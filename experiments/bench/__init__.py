@@ -78,7 +78,9 @@ def notes(modules: dict[str, dict]) -> list[str]:
         if m.get("max_rss_mb") is not None:
             lines.append(f"`{name}` ran in its own process: {m['wall_s']:.0f} s, max RSS "
                          f"{m['max_rss_mb']:.0f} MB (whole process: Python, XLA, torch), "
-                         f"matmul {m['matmul_gflops']:.1f} GFLOP/s before it.")
+                         f"matmul {m['matmul_gflops']:.1f} GFLOP/s before it; malloc keeps "
+                         f"freed memory (jaxnn.host, every implementation in the process): "
+                         f"{'yes' if m.get('keep_freed_memory') else 'no'}.")
         if m.get("error"):
             lines.append(f"`{name}` failed: {m['error']}")
     return lines
@@ -130,12 +132,16 @@ def _child(name: str, quick: str, path: str) -> None:
     ceiling and the process's max RSS (MB) as JSON to ``path``."""
     import resource
 
+    from jaxnn import host
+
+    kept = host.apply_from_environment()      # as ``jaxnn bench`` does in its own process
     module = importlib.import_module(f"{__name__}.{name}")     # fail fast
     ceiling = matmul_gflops(128 if os.environ.get("JAXNN_BENCH_TINY") == "1" else 1024)
     rows = module.run(quick == "1")
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss     # kilobytes on Linux
     Path(path).write_text(json.dumps({"rows": rows, "matmul_gflops": ceiling,
-                                      "max_rss_mb": rss_kb * 1024 / 1e6}))
+                                      "max_rss_mb": rss_kb * 1024 / 1e6,
+                                      "keep_freed_memory": kept}))
 
 
 def run_isolated(name: str, quick: bool, workdir: Path) -> tuple[list[dict], dict]:
@@ -158,6 +164,7 @@ def run_isolated(name: str, quick: bool, workdir: Path) -> tuple[list[dict], dic
     data = json.loads(path.read_text())
     path.unlink()
     info["max_rss_mb"], info["matmul_gflops"] = data["max_rss_mb"], data["matmul_gflops"]
+    info["keep_freed_memory"] = data["keep_freed_memory"]
     return data["rows"], info
 
 
