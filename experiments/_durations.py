@@ -43,9 +43,10 @@ def _e(seconds: float, basis: str) -> Duration:
 
 #: full-mode wall time per registered experiment name
 FULL: dict[str, Duration] = {
-    "adding-problem": _e(4800, "time grows with T × steps: results/adding-problem-T500 took "
-                               "1,289 s (T = 500, 4,000 steps; T = 200 at 3,000 steps: 575 s); "
-                               "FULL runs T = 50 ... 1,000, 4,000 steps each"),
+    "adding-problem": _e(4800, "time grows with T × steps: results/adding-problem-T500-T1000 took "
+                               "1,889 s (LSTM and GRU at T = 500 and 1,000, 4,000 steps, one "
+                               "thread), results/adding-problem-T500 1,289 s (three cells at "
+                               "T = 500); FULL runs T = 50 ... 1,000, 4,000 steps each"),
     "bp-example": _m(11, "results/bp-example"),
     "chain-rule": _m(1, "jaxnn run chain-rule"),
     "char-lm": _e(90000, "operation count (2-layer LSTM and GRU, h = 512, ~4M training "
