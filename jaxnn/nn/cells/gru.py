@@ -118,5 +118,8 @@ class GRU(Cell):
                 jnp.einsum("tbg,tbh->gh", da[..., :2 * H], hp),
                 jnp.einsum("tbg,tbh->gh", da[..., 2 * H:], r * hp)])}
         dzn_r = da[..., 2 * H:] * r
-        return {"U": jnp.einsum("tbg,tbh->gh", jnp.concatenate([da[..., :2 * H], dzn_r], -1), hp),
+        # Two contractions joined after (3H·H floats), not one over the joined (T, B, 3H)
+        # deltas: that join copied the whole stack (the hand BPTT's (G·H, T, B) buffer).
+        return {"U": jnp.concatenate([jnp.einsum("tbg,tbh->gh", da[..., :2 * H], hp),
+                                      jnp.einsum("tbg,tbh->gh", dzn_r, hp)]),
                 "bU": dzn_r.sum((0, 1))}
