@@ -76,18 +76,24 @@ def train_chunks(run: Callable, params, opt_state, key, n_chunks: int, data=None
     return params, opt_state, losses
 
 
+def adding_config(cell: str, T: int, config: dict) -> model.SequenceConfig:
+    """The adding-problem model of ``cell`` at length ``T``: 2 inputs, ``config["hidden"]``
+    units, one output, MSE; with ``config["chrono"]`` an LSTM gets the chrono initialisation for
+    dependencies up to ``T`` steps (:class:`jaxnn.nn.cells.LSTM`)."""
+    return model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse",
+                                chrono=T if config.get("chrono") else None)
+
+
 def train_adding(cell: str, T: int, config: dict, key: jax.Array,
                  params: dict | None = None) -> tuple[dict, list[float]]:
     """Train ``cell`` on fresh adding-problem batches of length ``T``; return params, losses.
 
-    ``config`` needs hidden, batch, lr, clip, steps, chunk, and may set ``chrono`` (True: an
-    LSTM's gate biases get the chrono initialisation for dependencies up to ``T`` steps,
-    :class:`jaxnn.nn.cells.LSTM`); ``params`` (a
+    ``config`` needs hidden, batch, lr, clip, steps, chunk, and may set ``chrono``
+    (:func:`adding_config`); ``params`` (a
     :func:`jaxnn.models.sequence.init` dict) is the starting point, fresh from ``key`` if None.
     """
     k_init, k_train = jax.random.split(key)
-    cfg = model.SequenceConfig(cell, 2, config["hidden"], 1, task="mse",
-                               chrono=T if config.get("chrono") else None)
+    cfg = adding_config(cell, T, config)
     if params is None:
         params = model.init(k_init, cfg)
     B = config["batch"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _style
 from ._base import Result, savefig
-from ._recurrent import CELLS, train_adding
+from ._recurrent import CELLS, adding_config, train_adding
 from jaxnn.data import sequences
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import sequence as model
@@ -70,8 +70,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
         metrics[f"baseline_mse_empirical_T{T}"] = float(jnp.mean((y_test - 1.0) ** 2))
         for i, cell in enumerate(config["cells"]):
             params, losses = train_adding(cell, T, config, jax.random.fold_in(key, 100 * T + i))
-            cfg = model.SequenceConfig(cell, 2, config["hidden"], 1,
-                                       chrono=T if config["chrono"] else None)
+            cfg = adding_config(cell, T, config)
             pred = jax.jit(lambda p, x, c=cfg: model.apply(p, x, config=c))(params, x_test)[:, 0]
             err = np.asarray(pred - y_test)
             metrics[f"test_mse_{cell}_T{T}"] = float(np.mean(err ** 2))
