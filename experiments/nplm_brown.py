@@ -20,8 +20,12 @@ test token counts, unknown-word symbols included. QUICK: text sampled from a ran
 NPLM training: jitted mini-batch steps on the engine (:func:`jaxnn.train.make_runner`), Adam
 (or the paper's SGD with ε_t = ε₀/(1 + r t)) after weight decay on H, U, W
 (``jaxnn.optim.l2(λ, nplm.penalty_mask)``); validation perplexity every ``eval_every`` steps,
-early stopping with ``patience``, the best parameters kept and checkpointed so that a killed run
-resumes (:class:`jaxnn.train.Checkpointer`).
+the step multiplied by ``plateau_factor`` after every evaluation that fails to beat the best
+(:mod:`jaxnn.train.plateau`; 1 keeps the rate constant), early stopping with ``patience``,
+the best parameters kept and checkpointed so that a killed run resumes
+(:class:`jaxnn.train.Checkpointer`). The LSTM LM: Adam with its step scaled the same way after
+every epoch whose validation perplexity is not the best; ``tie`` shares C with the softmax
+weights (U = C, Press & Wolf 2017; needs m = h).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from jaxnn.errors import JaxnnError
 from jaxnn.metrics import nearest_neighbours, perplexity
 from jaxnn.models import ngram, nplm, sampling
 from jaxnn.optim import l2, sgd
-from jaxnn.train import Checkpointer, make_runner, make_train_step
+from jaxnn.train import Checkpointer, make_runner, make_train_step, plateau
 from jaxnn.train.progress import append_jsonl
 
 TITLE = "Brown corpus: Bengio et al. 2003's neural language model (MLP1, MLP9, MLP10) vs n-grams"
@@ -49,21 +53,24 @@ HEADLINE = ("test_perplexity_kn5", "test_perplexity_mlp?", "test_perplexity_mlp1
 
 MODELS = ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "lstm")
 _TRAIN = {"batch_size": 256, "optimizer": "adam", "lr": 1e-3, "lr_decay": 1e-8,
-          "weight_decay": 1e-4, "eval_every": 500, "eval_tokens": 20000, "patience": 4,
-          "max_epochs": 20, "time_budget_s": 3600.0, "checkpoint": True}
+          "weight_decay": 1e-4, "plateau_factor": 0.5, "eval_every": 500,
+          "eval_tokens": 20000, "patience": 4, "max_epochs": 20, "time_budget_s": 3600.0,
+          "checkpoint": True}
 QUICK = {"data": "synthetic", "models": list(MODELS), "rules": ["paper"], "markers": False,
          "source": {"vocab_size": 200, "order": 1, "concentration": 0.2, "seed": 0,
                     "train": 60000, "valid": 10000, "test": 10000},
          "nplm": {**_TRAIN, "batch_size": 128, "lr": 3e-3, "eval_every": 150,
                   "eval_tokens": 10000, "patience": 3, "max_epochs": 6, "time_budget_s": 25.0,
                   "checkpoint": False},
-         "lstm": {"m": 64, "h": 128, "dropout": 0.2, "batch_size": 32, "steps": 35, "lr": 3e-3,
-                  "clip": 1.0, "max_epochs": 3, "time_budget_s": 25.0},
+         "lstm": {"m": 64, "h": 128, "tie": False, "dropout": 0.2, "batch_size": 32,
+                  "steps": 35, "lr": 3e-3, "clip": 1.0, "plateau_factor": 0.5, "patience": 2,
+                  "max_epochs": 3, "time_budget_s": 25.0},
          "samples": 3, "sample_length": 20, "temperatures": [0.7, 1.0],
          "neighbour_words": 6, "neighbours": 5, "projection_words": 150}
 FULL = {**QUICK, "data": "brown", "nplm": dict(_TRAIN),
-        "lstm": {"m": 200, "h": 200, "dropout": 0.5, "batch_size": 20, "steps": 35, "lr": 2e-3,
-                 "clip": 5.0, "max_epochs": 20, "time_budget_s": 3600.0}}
+        "lstm": {"m": 200, "h": 200, "tie": True, "dropout": 0.5, "batch_size": 20,
+                 "steps": 35, "lr": 2e-3, "clip": 5.0, "plateau_factor": 0.5, "patience": 3,
+                 "max_epochs": 20, "time_budget_s": 3600.0}}
 REFERENCE = {"test_perplexity_trigram": 336.0, "test_perplexity_kn5": 321.0,
              "test_perplexity_class_based": 312.0, "test_perplexity_mlp1": 268.0,
              "test_perplexity_mlp10": 252.0}
@@ -131,14 +138,24 @@ def ngram_logprobs(name: str, d: dict, cache: dict) -> tuple[np.ndarray, np.ndar
 
 
 def make_optimizer(cfg: nplm.NPLMConfig, t: dict) -> optax.GradientTransformation:
-    """Weight decay λ on H, U, W, then Adam(lr) or the paper's SGD with lr/(1 + lr_decay·t)."""
+    """Weight decay λ on H, U, W, then Adam(lr) or the paper's SGD with lr/(1 + lr_decay·t),
+    then the plateau scale (:mod:`jaxnn.train.plateau`, lowered when validation stalls)."""
     if t["optimizer"] == "adam":
         rule = optax.adam(t["lr"])
     elif t["optimizer"] == "sgd":
         rule = sgd(lambda step: t["lr"] / (1.0 + t["lr_decay"] * step))
     else:
         raise JaxnnError(f"nplm optimizer must be 'adam' or 'sgd'; got {t['optimizer']!r}")
-    return optax.chain(l2(t["weight_decay"], nplm.penalty_mask(cfg)), rule)
+    return optax.chain(l2(t["weight_decay"], nplm.penalty_mask(cfg)), rule,
+                       plateau.scale_by_plateau())
+
+
+def _plateau_factor(t: dict) -> float:
+    f = t["plateau_factor"]
+    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
+        raise JaxnnError(f"plateau_factor must be a float in (0, 1] (1: a constant rate); "
+                         f"got {f!r}")
+    return float(f)
 
 
 def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
@@ -147,7 +164,7 @@ def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
     ctx, tgt = _windows(d, "train", cfg.n)
     vctx, vtgt = _windows(d, "valid", cfg.n, t["eval_tokens"])
     N, B, K = len(tgt), int(t["batch_size"]), int(t["eval_every"])
-    opt = make_optimizer(cfg, t)
+    opt, factor = make_optimizer(cfg, t), _plateau_factor(t)
     step = make_train_step(lambda p, b, k: nplm.loss(p, b, config=cfg), opt, jit=False)
     run = make_runner(step, lambda data, i, _: (data[0][data[2][i]], data[1][data[2][i]]), K)
     k_init, k_perm = jax.random.split(key)
@@ -188,11 +205,13 @@ def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
         tokens = meta["evals"] * K * B
         meta["curve"].append({"tokens": tokens, "valid_perplexity": vppl,
                               "train_perplexity": float(np.exp(train_loss)),
-                              "train_s": meta["train_s"]})
+                              "train_s": meta["train_s"], "lr_scale": plateau.scale(s)})
         if vppl < meta["best"]:
             meta["best"], meta["bad"], state["best_params"] = vppl, 0, p
         else:
             meta["bad"] += 1
+            if factor < 1.0:
+                s = plateau.decay(s, factor)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", best=f"{meta['best']:.1f}",
                         tok_per_s=f"{tokens / meta['train_s']:.0f}", refresh=False)
         bar.update(K * B)
@@ -241,8 +260,10 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
     stream, one jitted scan per epoch, early stopping on validation perplexity (best kept)."""
     from jaxnn.models import language as lm
 
-    cfg = lm.LMConfig(d["V"], t["m"], t["h"], cell="lstm", dropout=t["dropout"])
-    opt = optax.chain(optax.clip_by_global_norm(t["clip"]), optax.adam(t["lr"]))
+    cfg = lm.LMConfig(d["V"], t["m"], t["h"], cell="lstm", dropout=t["dropout"], tie=t["tie"])
+    opt = optax.chain(optax.clip_by_global_norm(t["clip"]), optax.adam(t["lr"]),
+                      plateau.scale_by_plateau())
+    factor = _plateau_factor(t)
     xs, ys = text.stream_batches(d["stream"][d["train"]], t["batch_size"], t["steps"])
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
     run = lm.make_stream_trainer(cfg, opt)
@@ -263,15 +284,17 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
         vppl = perplexity(score(p, "valid"))
         curve.append({"tokens": (epoch + 1) * int(xs.size), "valid_perplexity": vppl,
                       "train_perplexity": float(np.exp(np.mean(np.asarray(losses)))),
-                      "train_s": train_s})
+                      "train_s": train_s, "lr_scale": plateau.scale(s)})
         best, best_p, bad = (vppl, p, 0) if vppl < best else (best, best_p, bad + 1)
+        if bad and factor < 1.0:
+            s = plateau.decay(s, factor)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", tok_per_s=f"{curve[-1]['tokens'] / train_s:.0f}")
-        if bad >= t.get("patience", 2) or train_s > t["time_budget_s"]:
+        if bad >= t["patience"] or train_s > t["time_budget_s"]:
             break
     test = score(best_p, "test")
     if d["test"].start == 0:  # position 0 has no history: score it uniformly
         test = np.concatenate([[-np.log(d["V"])], test])
-    return {"test": test, "curve": curve, "train_s": train_s,
+    return {"test": test, "curve": curve, "train_s": train_s, "epochs": len(curve),
             "tokens_per_s": curve[-1]["tokens"] / max(train_s, 1e-9)}
 
 
@@ -385,8 +408,9 @@ def run(config: dict, out: Path, seed: int) -> Result:
                     continue
                 res = lstm_logprobs(d, config["lstm"], k)
                 lp["lstm"], curves["lstm"] = res["test"], res["curve"]
-                extra[f"lstm_{rule}_training"] = {"train_s": res["train_s"],
-                                                  "tokens_per_s": res["tokens_per_s"]}
+                extra[f"lstm_{rule}_curve"] = res["curve"]
+                extra[f"lstm_{rule}_training"] = {k_: res[k_] for k_ in
+                                                  ("train_s", "epochs", "tokens_per_s")}
             extra[f"{name}_{rule}_seconds"] = round(time.perf_counter() - t0, 1)
         for name, v in lp.items():
             if name in models or name == "mlp9_trigram_fitted":

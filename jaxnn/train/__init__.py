@@ -12,6 +12,7 @@ Every loop (``fit``'s epochs, ``gradient_descent``, the recurrent
 experiments' chunks) is one :func:`~jaxnn.train.engine.make_runner` scan over steps.
 """
 
+from jaxnn.train import plateau  # noqa: F401
 from jaxnn.train.checkpoint import Checkpointer  # noqa: F401
 from jaxnn.train.engine import (  # noqa: F401
     RunOutput,

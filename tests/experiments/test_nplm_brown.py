@@ -91,3 +91,38 @@ def test_unknown_model_and_optimizer():
         exp.make_optimizer(nplm.mlp9(10), {**TINY_TRAIN, "optimizer": "rmsprop"})
     opt = exp.make_optimizer(nplm.mlp9(10), {**TINY_TRAIN, "optimizer": "sgd"})
     assert opt.init(nplm.init(jax.random.key(0), nplm.mlp9(10))) is not None
+
+
+def _check_plateau(curve, factor):
+    """Each evaluation's lr_scale is the previous one, times ``factor`` after every evaluation
+    that was not the best so far."""
+    best, want = float("inf"), 1.0
+    for c in curve:
+        assert c["lr_scale"] == pytest.approx(want)
+        if c["valid_perplexity"] < best:
+            best = c["valid_perplexity"]
+        else:
+            want *= factor
+
+
+def test_the_step_shrinks_after_every_evaluation_that_is_not_the_best():
+    d = exp.load_data(copy.deepcopy(TINY), "paper")
+    # a rate far too high for this source, so that validation stalls and rises
+    t = {**TINY_TRAIN, "lr": 0.3, "eval_every": 10, "patience": 100, "plateau_factor": 0.5}
+    r = exp.train_nplm("mlp9", d, t, jax.random.key(0), None)
+    assert any(c["lr_scale"] < 1 for c in r["curve"])
+    _check_plateau(r["curve"], 0.5)
+    const = exp.train_nplm("mlp9", d, {**t, "plateau_factor": 1.0}, jax.random.key(0), None)
+    assert all(c["lr_scale"] == 1.0 for c in const["curve"])
+    res = exp.lstm_logprobs(d, {**TINY["lstm"], "lr": 0.3, "max_epochs": 4, "patience": 10},
+                            jax.random.key(0))
+    assert len(res["curve"]) == 4 and res["epochs"] == 4
+    _check_plateau(res["curve"], 0.5)
+
+
+@pytest.mark.parametrize("factor", [0.0, 1.5, True, "half"])
+def test_a_bad_plateau_factor_is_a_clear_error(factor):
+    d = exp.load_data(copy.deepcopy(TINY), "paper")
+    with pytest.raises(JaxnnError, match="plateau_factor"):
+        exp.train_nplm("mlp9", d, {**TINY_TRAIN, "plateau_factor": factor},
+                       jax.random.key(0), None)
