@@ -45,6 +45,7 @@ from jaxnn.errors import JaxnnError, ShapeError, check_choice
 from jaxnn.models._config import check_params, float_field, int_field, is_int
 from jaxnn.nn import cells, layers, recurrent
 from jaxnn.nn.init import glorot_uniform
+from jaxnn.nn.softmax_nll import softmax_nll
 
 __all__ = ["LMConfig", "init", "initial_state", "apply", "loss", "token_logprobs",
            "make_stream_trainer", "logprob", "make_step_fn", "flops_per_token", "DTYPES"]
@@ -259,8 +260,9 @@ def loss(params: dict, batch, *, config: LMConfig, state=None, key=None, train: 
         key: PRNG key for dropout. train: dropout on (the default for a training loss).
 
     Returns:
-        ``(J, state)``: J the mean NLL in nats (scalar), the final state (carry it to the
-        next chunk).
+        ``(J, state)``: J the mean NLL in nats (scalar; its gradient with respect to the
+        logits is the closed form of :func:`jaxnn.nn.softmax_nll.softmax_nll`), the final
+        state (carry it to the next chunk).
     """
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise JaxnnError("batch must be (inputs, targets), both (B, T) token ids")
@@ -272,7 +274,9 @@ def loss(params: dict, batch, *, config: LMConfig, state=None, key=None, train: 
     if state is not None:
         state = lax.stop_gradient(state)
     hs, state = hidden(params, inputs, config=config, state=state, key=key, train=train)
-    return -jnp.mean(token_logprobs(params, hs, targets)), state
+    U, b = _weights(params)
+    z = hs @ U.T
+    return softmax_nll(z + jnp.broadcast_to(b, z.shape), targets), state
 
 
 def make_stream_trainer(config: LMConfig, optimizer, *, jit: bool = True):

@@ -47,6 +47,7 @@ import numpy as np
 from jaxnn.errors import JaxnnError, ShapeError, check_labels, check_ndim
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn.layers import dense, embedding
+from jaxnn.nn.softmax_nll import softmax_nll
 
 Array = jax.Array
 Params = dict[str, Any]
@@ -238,35 +239,6 @@ def apply(params: Params, contexts: Array, *, config: NPLMConfig, key: Array | N
 # --------------------------------------------------------------------------- loss
 
 
-@jax.custom_vjp
-def _softmax_nll(logits: Array, targets: Array) -> Array:
-    """mean_i [logsumexp(y_i) − y_i[t_i]] (nats), with the closed-form VJP δ = softmax − onehot."""
-    return _softmax_nll_fwd(logits, targets)[0]
-
-
-def _softmax_nll_fwd(logits, targets):
-    mx = jax.lax.stop_gradient(jnp.max(logits, axis=1, keepdims=True))
-    e = jnp.exp(logits - jnp.broadcast_to(mx, logits.shape))
-    s = jnp.sum(e, axis=1)
-    picked = jnp.take_along_axis(logits, targets[:, None], axis=1)[:, 0]
-    lse = jnp.log(s) + mx[:, 0]
-    return jnp.mean(lse - picked), (logits, mx, s, targets)
-
-
-def _softmax_nll_bwd(res, g):
-    logits, mx, s, targets = res
-    B, V = logits.shape
-    scale = (g / B).astype(logits.dtype)
-    # δ = (softmax(y) − onehot(t)) · g/B in one (B, V) pass: exp and the one-hot fused.
-    p = jnp.exp(logits - jnp.broadcast_to(mx, logits.shape)) / jnp.broadcast_to(s[:, None], (B, V))
-    onehot = jnp.arange(V, dtype=targets.dtype)[None, :] == targets[:, None]
-    delta = (p - onehot.astype(logits.dtype)) * scale
-    return delta, None
-
-
-_softmax_nll.defvjp(_softmax_nll_fwd, _softmax_nll_bwd)
-
-
 def _check_targets(contexts: Any, targets: Any, vocab_size: int) -> None:
     check_ndim(targets, 1, "targets")
     if np.shape(targets)[0] != np.shape(contexts)[0]:
@@ -296,7 +268,7 @@ def loss(params: Params, batch: tuple[Array, Array], *, config: NPLMConfig,
     """
     contexts, targets = batch
     _check_targets(contexts, targets, config.vocab_size)
-    return _softmax_nll(apply(params, contexts, config=config, key=key), targets)
+    return softmax_nll(apply(params, contexts, config=config, key=key), targets)
 
 
 def logprob(params: Params, contexts: Array, targets: Array, *, config: NPLMConfig) -> Array:
