@@ -3,8 +3,9 @@
 The model is :mod:`jaxnn.models.language` (characters looked up in C, a recurrent core from
 :mod:`jaxnn.nn.cells`, a softmax over the characters; Qiu Xipeng, 《神经网络与深度学习》 (2015),
 eq 187–196; Zaremba, Sutskever & Vinyals 2014 for dropout and truncated BPTT over one
-continuous stream), trained with Adam and gradient clipping, early stopping on the validation
-bits per character, a checkpoint of the best parameters after every epoch.
+continuous stream), trained with Adam and gradient clipping, the step multiplied by
+``plateau_factor`` after every epoch whose validation bits per character are not the best
+(:mod:`jaxnn.train.plateau`), early stopping on them, a checkpoint of the best parameters after every epoch.
 
 Data. FULL: BBC News (Greene & Cunningham 2006, ``jaxnn fetch bbc-news``), split by article
 with the fixed, seeded split of :func:`jaxnn.data.corpora.fixed_split` (80/10/10); each split
@@ -36,6 +37,7 @@ from jaxnn.data import text as T
 from jaxnn.errors import JaxnnError, check_choice
 from jaxnn.models import language as lm
 from jaxnn.models import sampling
+from jaxnn.train import plateau
 
 TITLE = "Character-level LSTM and GRU language models on BBC News: bits per character, samples"
 HEADLINE = ("test_bpc_lstm", "test_bpc_gru", "test_bpc_kneser_ney*")
@@ -43,12 +45,12 @@ HEADLINE = ("test_bpc_lstm", "test_bpc_gru", "test_bpc_kneser_ney*")
 QUICK = {"corpus": "markov", "chars": 20, "order": 2, "train_chars": 60_000,
          "valid_chars": 8_000, "test_chars": 8_000, "cells": ["lstm", "gru"], "m": 16,
          "h": 64, "layers": 1, "dropout": 0.0, "batch": 16, "steps": 25, "lr": 1e-2,
-         "clip": 5.0, "epochs": 5, "patience": 2, "group": 50, "eval_rows": 1,
-         "eval_context": None, "kneser_ney_order": 5, "sample_chars": 200,
+         "clip": 5.0, "plateau_factor": 0.5, "epochs": 5, "patience": 2, "group": 50,
+         "eval_rows": 1, "eval_context": None, "kneser_ney_order": 5, "sample_chars": 200,
          "temperatures": [0.5, 1.0]}
 FULL = {"corpus": "bbc", "cells": ["lstm", "gru"], "m": 64, "h": 512, "layers": 2,
-        "dropout": 0.2, "batch": 64, "steps": 100, "lr": 2e-3, "clip": 5.0, "epochs": 20,
-        "patience": 2, "group": 50, "eval_rows": 64, "eval_context": 500,
+        "dropout": 0.2, "batch": 64, "steps": 100, "lr": 2e-3, "clip": 5.0,
+        "plateau_factor": 0.5, "epochs": 20, "patience": 2, "group": 50, "eval_rows": 64, "eval_context": 500,
         "kneser_ney_order": 5, "sample_chars": 600, "temperatures": [0.5, 1.0]}
 
 LN2 = math.log(2.0)
@@ -106,7 +108,9 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
                       dropout=config["dropout"])
     k_init, k_train = jax.random.split(key)
     params = lm.init(k_init, cfg)
-    opt = optax.chain(optax.clip_by_global_norm(float(config["clip"])), optax.adam(config["lr"]))
+    factor = plateau.check_factor(config["plateau_factor"], "plateau_factor")
+    opt = optax.chain(optax.clip_by_global_norm(float(config["clip"])), optax.adam(config["lr"]),
+                      plateau.scale_by_plateau())
     opt_state = opt.init(params)
     run = lm.make_stream_trainer(cfg, opt)
     B, S, G = config["batch"], config["steps"], config["group"]
@@ -142,6 +146,7 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
             bad += 1
             if bad >= config["patience"]:
                 break
+            opt_state = plateau.decay(opt_state, factor)
     ckpt.close()
     return best_params, cfg, curves, float(np.median(rates))
 

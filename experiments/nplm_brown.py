@@ -150,13 +150,6 @@ def make_optimizer(cfg: nplm.NPLMConfig, t: dict) -> optax.GradientTransformatio
                        plateau.scale_by_plateau())
 
 
-def _plateau_factor(t: dict) -> float:
-    f = t["plateau_factor"]
-    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f <= 1.0:
-        raise JaxnnError(f"plateau_factor must be a float in (0, 1] (1: a constant rate); "
-                         f"got {f!r}")
-    return float(f)
-
 
 def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
     """Train MLP1/MLP9 with early stopping; returns ``{"params", "config", "curve", ...}``."""
@@ -164,7 +157,8 @@ def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
     ctx, tgt = _windows(d, "train", cfg.n)
     vctx, vtgt = _windows(d, "valid", cfg.n, t["eval_tokens"])
     N, B, K = len(tgt), int(t["batch_size"]), int(t["eval_every"])
-    opt, factor = make_optimizer(cfg, t), _plateau_factor(t)
+    opt = make_optimizer(cfg, t)
+    factor = plateau.check_factor(t["plateau_factor"], "plateau_factor")
     step = make_train_step(lambda p, b, k: nplm.loss(p, b, config=cfg), opt, jit=False)
     run = make_runner(step, lambda data, i, _: (data[0][data[2][i]], data[1][data[2][i]]), K)
     k_init, k_perm = jax.random.split(key)
@@ -263,7 +257,7 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
     cfg = lm.LMConfig(d["V"], t["m"], t["h"], cell="lstm", dropout=t["dropout"], tie=t["tie"])
     opt = optax.chain(optax.clip_by_global_norm(t["clip"]), optax.adam(t["lr"]),
                       plateau.scale_by_plateau())
-    factor = _plateau_factor(t)
+    factor = plateau.check_factor(t["plateau_factor"], "plateau_factor")
     xs, ys = text.stream_batches(d["stream"][d["train"]], t["batch_size"], t["steps"])
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
     run = lm.make_stream_trainer(cfg, opt)

@@ -30,7 +30,7 @@ import optax
 
 from jaxnn.errors import JaxnnError
 
-__all__ = ["ScaleState", "scale_by_plateau", "decay", "scale"]
+__all__ = ["ScaleState", "scale_by_plateau", "decay", "scale", "check_factor"]
 
 
 class ScaleState(NamedTuple):
@@ -66,6 +66,19 @@ def _scales(opt_state: Any) -> list[ScaleState]:
     return [x for x in jax.tree.leaves(opt_state, is_leaf=_is_scale) if _is_scale(x)]
 
 
+def check_factor(factor: Any, name: str = "plateau decay factor") -> float:
+    """``factor`` as a float if it is a finite number in (0, 1] (1: the rate stays constant).
+
+    Raises:
+        JaxnnError: anything else (bools and strings included), naming ``name`` and the value.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) \
+            or not math.isfinite(factor) or not 0.0 < factor <= 1.0:
+        raise JaxnnError(f"{name} must be a float in (0, 1] (1: a constant rate); "
+                         f"got {factor!r}")
+    return float(factor)
+
+
 def decay(opt_state: Any, factor: float) -> Any:
     """The optimizer state with every :func:`scale_by_plateau` scale multiplied by ``factor``.
 
@@ -79,9 +92,7 @@ def decay(opt_state: Any, factor: float) -> Any:
     Raises:
         JaxnnError: ``factor`` outside (0, 1]; a state with no :func:`scale_by_plateau` in it.
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) \
-            or not math.isfinite(factor) or not 0.0 < factor <= 1.0:
-        raise JaxnnError(f"plateau decay factor must be a float in (0, 1]; got {factor!r}")
+    factor = check_factor(factor)
     if not _scales(opt_state):
         raise JaxnnError("decay needs an optimizer state with scale_by_plateau() in its chain; "
                          "found none")
