@@ -45,7 +45,7 @@ from jaxnn.errors import JaxnnError, ShapeError, check_choice
 from jaxnn.models._config import check_params, float_field, int_field, is_int
 from jaxnn.nn import cells, layers, recurrent
 from jaxnn.nn.init import glorot_uniform
-from jaxnn.nn.softmax_nll import softmax_nll
+from jaxnn.nn.softmax_nll import softmax_nll, vocab_logits
 
 __all__ = ["LMConfig", "init", "initial_state", "apply", "loss", "token_logprobs",
            "make_stream_trainer", "logprob", "make_step_fn", "flops_per_token", "DTYPES"]
@@ -230,9 +230,7 @@ def apply(params: dict, ids, *, config: LMConfig, state=None, key=None,
         ids, a layer count that does not match.
     """
     hs, state = hidden(params, ids, config=config, state=state, key=key, train=train)
-    U, b = _weights(params)
-    z = hs @ U.T
-    return z + jnp.broadcast_to(b, z.shape), state
+    return vocab_logits(hs, *_weights(params)), state
 
 
 def token_logprobs(params: dict, hs: jax.Array, targets: jax.Array) -> jax.Array:
@@ -240,9 +238,7 @@ def token_logprobs(params: dict, hs: jax.Array, targets: jax.Array) -> jax.Array
 
     Computed as ``y[target] − logsumexp(y)`` (no normalised (…, V) array is formed).
     """
-    U, b = _weights(params)
-    z = hs @ U.T
-    z = z + jnp.broadcast_to(b, z.shape)
+    z = vocab_logits(hs, *_weights(params))
     picked = jnp.take_along_axis(z, targets[..., None], axis=-1)[..., 0]
     return picked - jax.nn.logsumexp(z, axis=-1)
 
@@ -274,9 +270,7 @@ def loss(params: dict, batch, *, config: LMConfig, state=None, key=None, train: 
     if state is not None:
         state = lax.stop_gradient(state)
     hs, state = hidden(params, inputs, config=config, state=state, key=key, train=train)
-    U, b = _weights(params)
-    z = hs @ U.T
-    return softmax_nll(z + jnp.broadcast_to(b, z.shape), targets), state
+    return softmax_nll(vocab_logits(hs, *_weights(params)), targets), state
 
 
 def make_stream_trainer(config: LMConfig, optimizer, *, jit: bool = True):

@@ -47,7 +47,7 @@ import numpy as np
 from jaxnn.errors import JaxnnError, ShapeError, check_labels, check_ndim
 from jaxnn.models import _config as cfgcheck
 from jaxnn.nn.layers import dense, embedding
-from jaxnn.nn.softmax_nll import softmax_nll
+from jaxnn.nn.softmax_nll import softmax_nll, vocab_logits
 
 Array = jax.Array
 Params = dict[str, Any]
@@ -208,9 +208,9 @@ def _output(params: Params, x: Array, a: Array, config: NPLMConfig) -> Array:
     """y = b + W·x + U·a as one matmul [x; a]·[W U]ᵀ (one (B, V) product, not two)."""
     out = params["output"]
     if not config.direct:
-        return dense({"W": out["U"], "b": out["b"]}, a)
+        return vocab_logits(a, out["U"], out["b"])
     WU = jnp.concatenate([params["direct"]["W"], out["U"]], axis=1)
-    return dense({"W": WU, "b": out["b"]}, jnp.concatenate([x, a], axis=1))
+    return vocab_logits(jnp.concatenate([x, a], axis=1), WU, out["b"])
 
 
 def apply(params: Params, contexts: Array, *, config: NPLMConfig, key: Array | None = None,

@@ -46,17 +46,23 @@ def dense(params: dict[str, Array], x: Array) -> Array:
         got = sorted(params) if isinstance(params, dict) else type(params).__name__
         raise JaxnnError(f"dense params must be a dict with keys 'W' and 'b'; got {got}")
     W, b = params["W"], params["b"]
-    check_ndim(W, 2, "dense W")
-    n_out, n_in = np.shape(W)
-    if np.shape(b) != (n_out,):
-        raise ShapeError(f"dense b must have shape ({n_out},) to match W {np.shape(W)}; "
-                         f"got {tuple(np.shape(b))}")
-    if np.ndim(x) < 1 or np.shape(x)[-1] != n_in:
-        raise ShapeError(f"dense input must have last axis {n_in} (W is {np.shape(W)}); "
-                         f"got x of shape {tuple(np.shape(x))}")
-    check_floating(x, "dense x")
+    check_affine(W, b, x)
     z = x @ W.T
     return z + jnp.broadcast_to(b, z.shape)  # explicit: the suite forbids rank promotion
+
+
+def check_affine(W: Any, b: Any, x: Any, name: str = "dense", w_name: str = "W") -> None:
+    """Check the operands of ``x @ W.T + b``: W 2-D (n_out, n_in), b (n_out,), x (..., n_in)
+    floating; a :class:`ShapeError` (or :class:`JaxnnError`) names ``name`` and the shapes."""
+    check_ndim(W, 2, f"{name} {w_name}")
+    n_out, n_in = np.shape(W)
+    if np.shape(b) != (n_out,):
+        raise ShapeError(f"{name} b must have shape ({n_out},) to match {w_name} "
+                         f"{np.shape(W)}; got {tuple(np.shape(b))}")
+    if np.ndim(x) < 1 or np.shape(x)[-1] != n_in:
+        raise ShapeError(f"{name} input must have last axis {n_in} ({w_name} is "
+                         f"{np.shape(W)}); got x of shape {tuple(np.shape(x))}")
+    check_floating(x, f"{name} x")
 
 
 def dropout(x: Array, rate: float, *, key: Any = None, train: bool = False) -> Array:

@@ -1,4 +1,5 @@
-"""The softmax negative log-likelihood over a large vocabulary, with its closed-form gradient.
+"""The softmax layer over a large vocabulary: its logits and its negative log-likelihood, with
+their gradients in the forms that are fast on XLA:CPU.
 
 For logits y (one row per predicted token, |V| columns) and target ids t,
 
@@ -24,10 +25,54 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnn.errors import JaxnnError, ShapeError
+from jaxnn.nn.layers import check_affine
 
 Array = jax.Array
 
-__all__ = ["softmax_nll"]
+__all__ = ["softmax_nll", "vocab_logits"]
+
+
+def vocab_logits(x: Array, U: Array, b: Array) -> Array:
+    """The logits of a softmax layer over a vocabulary: ``y = x Uᵀ + b``.
+
+    The value is that of :func:`jaxnn.nn.layers.dense`; the difference is the gradient of
+    ``b``. Autodiff makes ∂J/∂b the column sum of the (N, |V|) cotangent, and XLA:CPU's
+    reduction over the leading axis is slow when |V| is not a multiple of the vector width:
+    49.6 ms for a (256, 17905) float32 array on one core against 3.2 ms at (256, 16384) and
+    2.0 ms as the matrix-vector product ``1ᵀ δ`` (measured on the development machine). The
+    custom VJP here computes ∂J/∂b = 1ᵀ δ; ∂J/∂x and ∂J/∂U are autodiff's matmuls.
+
+    Args:
+        x: ``(..., h)`` floating features.
+        U: ``(V, h)`` output weights (one row per word).
+        b: ``(V,)`` biases.
+
+    Returns:
+        ``(..., V)`` logits.
+
+    Raises:
+        ShapeError: U not 2-D, b not ``(V,)``, x's last axis not ``h``. JaxnnError: x not
+        floating.
+    """
+    check_affine(U, b, x, "vocab_logits", "U")
+    return _add_bias(x @ U.T, b)
+
+
+@jax.custom_vjp
+def _add_bias(z: Array, b: Array) -> Array:
+    return z + jnp.broadcast_to(b, z.shape)
+
+
+def _add_bias_fwd(z, b):
+    return _add_bias(z, b), None
+
+
+def _add_bias_bwd(_, g):
+    g2 = jnp.reshape(g, (-1, g.shape[-1]))
+    return g, jnp.ones((g2.shape[0],), g.dtype) @ g2      # 1ᵀ δ: a matvec, not a column sum
+
+
+_add_bias.defvjp(_add_bias_fwd, _add_bias_bwd)
 
 
 def softmax_nll(logits: Array, targets: Array) -> Array:

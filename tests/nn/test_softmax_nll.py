@@ -66,3 +66,32 @@ def test_bad_input():
         softmax_nll(y, jnp.zeros((3,), jnp.float32))
     with pytest.raises(JaxnnError, match="floating"):
         softmax_nll(jnp.zeros((3, 4), jnp.int32), jnp.zeros((3,), jnp.int32))
+
+
+@pytest.mark.parametrize("xshape", [(6, 5), (2, 3, 5)])
+def test_vocab_logits_value_and_gradients_equal_the_dense_layer(x64, xshape):
+    from jaxnn.nn.layers import dense
+    from jaxnn.nn.softmax_nll import vocab_logits
+
+    rng = np.random.default_rng(2)
+    x = jnp.asarray(rng.normal(size=xshape))
+    U, b = jnp.asarray(rng.normal(size=(11, 5))), jnp.asarray(rng.normal(size=(11,)))
+    w = jnp.asarray(rng.normal(size=xshape[:-1] + (11,)))
+    np.testing.assert_allclose(vocab_logits(x, U, b), dense({"W": U, "b": b}, x), rtol=1e-14)
+    g1 = jax.grad(lambda x, U, b: jnp.sum(w * vocab_logits(x, U, b)), (0, 1, 2))(x, U, b)
+    g2 = jax.grad(lambda x, U, b: jnp.sum(w * dense({"W": U, "b": b}, x)), (0, 1, 2))(x, U, b)
+    for a, c in zip(g1, g2):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g1[2], w.reshape(-1, 11).sum(0), rtol=1e-12)
+
+
+def test_vocab_logits_bad_shapes():
+    from jaxnn.nn.softmax_nll import vocab_logits
+
+    x, U, b = jnp.zeros((3, 4)), jnp.zeros((7, 4)), jnp.zeros((7,))
+    with pytest.raises(ShapeError, match="vocab_logits U"):
+        vocab_logits(x, jnp.zeros((7,)), b)
+    with pytest.raises(ShapeError, match="vocab_logits b must have shape"):
+        vocab_logits(x, U, jnp.zeros((6,)))
+    with pytest.raises(ShapeError, match="last axis 4"):
+        vocab_logits(jnp.zeros((3, 5)), U, b)
