@@ -24,7 +24,9 @@ the step multiplied by ``plateau_factor`` after every evaluation that fails to b
 (:mod:`jaxnn.train.plateau`; 1 keeps the rate constant), early stopping with ``patience``,
 the best parameters kept and checkpointed so that a killed run resumes
 (:class:`jaxnn.train.Checkpointer`). The LSTM LM: Adam with its step scaled the same way after
-every epoch whose validation perplexity is not the best; ``tie`` shares C with the softmax
+every epoch whose validation perplexity is not below the best by more than the relative
+``plateau_threshold`` (PyTorch's ``ReduceLROnPlateau`` threshold; 0: any improvement counts);
+early stopping counts the epochs without any improvement; ``tie`` shares C with the softmax
 weights (U = C, Press & Wolf 2017; needs m = h).
 """
 
@@ -63,13 +65,15 @@ QUICK = {"data": "synthetic", "models": list(MODELS), "rules": ["paper"], "marke
                   "eval_tokens": 10000, "patience": 3, "max_epochs": 6, "time_budget_s": 25.0,
                   "checkpoint": False},
          "lstm": {"m": 64, "h": 128, "tie": False, "dropout": 0.2, "batch_size": 32,
-                  "steps": 35, "lr": 3e-3, "clip": 1.0, "plateau_factor": 0.5, "patience": 2,
+                  "steps": 35, "lr": 3e-3, "clip": 1.0, "plateau_factor": 0.5,
+                  "plateau_threshold": 0.0, "patience": 2,
                   "max_epochs": 3, "time_budget_s": 25.0},
          "samples": 3, "sample_length": 20, "temperatures": [0.7, 1.0],
          "neighbour_words": 6, "neighbours": 5, "projection_words": 150}
 FULL = {**QUICK, "data": "brown", "nplm": dict(_TRAIN),
         "lstm": {"m": 200, "h": 200, "tie": True, "dropout": 0.5, "batch_size": 20,
-                 "steps": 35, "lr": 2e-3, "clip": 5.0, "plateau_factor": 0.5, "patience": 3,
+                 "steps": 35, "lr": 2e-3, "clip": 5.0, "plateau_factor": 0.5,
+                 "plateau_threshold": 0.01, "patience": 3,
                  "max_epochs": 20, "time_budget_s": 3600.0}}
 REFERENCE = {"test_perplexity_trigram": 336.0, "test_perplexity_kn5": 321.0,
              "test_perplexity_class_based": 312.0, "test_perplexity_mlp1": 268.0,
@@ -258,6 +262,10 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
     opt = optax.chain(optax.clip_by_global_norm(t["clip"]), optax.adam(t["lr"]),
                       plateau.scale_by_plateau())
     factor = plateau.check_factor(t["plateau_factor"], "plateau_factor")
+    threshold = t["plateau_threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not 0.0 <= threshold < 1.0:
+        raise JaxnnError(f"plateau_threshold must be a float in [0, 1); got {threshold!r}")
     xs, ys = text.stream_batches(d["stream"][d["train"]], t["batch_size"], t["steps"])
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
     run = lm.make_stream_trainer(cfg, opt)
@@ -279,8 +287,9 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
         curve.append({"tokens": (epoch + 1) * int(xs.size), "valid_perplexity": vppl,
                       "train_perplexity": float(np.exp(np.mean(np.asarray(losses)))),
                       "train_s": train_s, "lr_scale": plateau.scale(s)})
+        stalled = not vppl < best * (1.0 - threshold)   # not better by the relative threshold
         best, best_p, bad = (vppl, p, 0) if vppl < best else (best, best_p, bad + 1)
-        if bad and factor < 1.0:
+        if stalled and factor < 1.0:
             s = plateau.decay(s, factor)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", tok_per_s=f"{curve[-1]['tokens'] / train_s:.0f}")
         if bad >= t["patience"] or train_s > t["time_budget_s"]:

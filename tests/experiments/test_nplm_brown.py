@@ -93,16 +93,15 @@ def test_unknown_model_and_optimizer():
     assert opt.init(nplm.init(jax.random.key(0), nplm.mlp9(10))) is not None
 
 
-def _check_plateau(curve, factor):
+def _check_plateau(curve, factor, threshold=0.0):
     """Each evaluation's lr_scale is the previous one, times ``factor`` after every evaluation
-    that was not the best so far."""
+    that did not beat the best so far by the relative ``threshold``."""
     best, want = float("inf"), 1.0
     for c in curve:
         assert c["lr_scale"] == pytest.approx(want)
-        if c["valid_perplexity"] < best:
-            best = c["valid_perplexity"]
-        else:
+        if not c["valid_perplexity"] < best * (1 - threshold):
             want *= factor
+        best = min(best, c["valid_perplexity"])
 
 
 def test_the_step_shrinks_after_every_evaluation_that_is_not_the_best():
@@ -118,6 +117,13 @@ def test_the_step_shrinks_after_every_evaluation_that_is_not_the_best():
                             jax.random.key(0))
     assert len(res["curve"]) == 4 and res["epochs"] == 4
     _check_plateau(res["curve"], 0.5)
+    # a threshold of 0.9 counts no epoch after the first as progress: the step halves each time
+    res = exp.lstm_logprobs(d, {**TINY["lstm"], "max_epochs": 3, "patience": 10,
+                                "plateau_threshold": 0.9}, jax.random.key(0))
+    assert [c["lr_scale"] for c in res["curve"]] == [1.0, 1.0, 0.5]
+    _check_plateau(res["curve"], 0.5, 0.9)
+    with pytest.raises(JaxnnError, match="plateau_threshold"):
+        exp.lstm_logprobs(d, {**TINY["lstm"], "plateau_threshold": 1.0}, jax.random.key(0))
 
 
 @pytest.mark.parametrize("factor", [0.0, 1.5, True, "half"])
