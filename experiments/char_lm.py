@@ -5,7 +5,8 @@ The model is :mod:`jaxnn.models.language` (characters looked up in C, a recurren
 eq 187–196; Zaremba, Sutskever & Vinyals 2014 for dropout and truncated BPTT over one
 continuous stream), trained with Adam and gradient clipping, the step multiplied by
 ``plateau_factor`` after every epoch whose validation bits per character are not the best
-(:mod:`jaxnn.train.plateau`), early stopping on them, a checkpoint of the best parameters after every epoch.
+(:mod:`jaxnn.train.plateau`), early stopping on them, a checkpoint of the best parameters
+after every epoch.
 
 Data. FULL: BBC News (Greene & Cunningham 2006, ``jaxnn fetch bbc-news``), split by article
 with the fixed, seeded split of :func:`jaxnn.data.corpora.fixed_split` (80/10/10); each split
@@ -50,7 +51,8 @@ QUICK = {"corpus": "markov", "chars": 20, "order": 2, "train_chars": 60_000,
          "temperatures": [0.5, 1.0]}
 FULL = {"corpus": "bbc", "cells": ["lstm", "gru"], "m": 64, "h": 512, "layers": 2,
         "dropout": 0.2, "batch": 64, "steps": 100, "lr": 2e-3, "clip": 5.0,
-        "plateau_factor": 0.5, "epochs": 20, "patience": 2, "group": 50, "eval_rows": 64, "eval_context": 500,
+        "plateau_factor": 0.5, "epochs": 20, "patience": 2, "group": 50, "eval_rows": 64,
+        "eval_context": 500,
         "kneser_ney_order": 5, "sample_chars": 600, "temperatures": [0.5, 1.0]}
 
 LN2 = math.log(2.0)
@@ -136,6 +138,7 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
             if not np.isfinite(ls).all():
                 raise JaxnnError(f"{cell}: the training loss became {ls[-1]} in epoch {epoch}")
         v = bits_per_char(evaluate(params, cfg, streams[1], config))
+        opt_state = plateau.after_evaluation(opt_state, v, best, factor)
         curves["valid"].append((seen, v))
         log(f"{cell} epoch {epoch}: train bpc {curves['train'][-1][1]:.3f}, valid bpc {v:.3f}, "
             f"{np.median(rates):,.0f} chars/s (median over chunk groups)")
@@ -146,7 +149,6 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
             bad += 1
             if bad >= config["patience"]:
                 break
-            opt_state = plateau.decay(opt_state, factor)
     ckpt.close()
     return best_params, cfg, curves, float(np.median(rates))
 

@@ -154,7 +154,6 @@ def make_optimizer(cfg: nplm.NPLMConfig, t: dict) -> optax.GradientTransformatio
                        plateau.scale_by_plateau())
 
 
-
 def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
     """Train MLP1/MLP9 with early stopping; returns ``{"params", "config", "curve", ...}``."""
     cfg = (nplm.mlp1 if name == "mlp1" else nplm.mlp9)(d["V"])
@@ -204,12 +203,11 @@ def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
         meta["curve"].append({"tokens": tokens, "valid_perplexity": vppl,
                               "train_perplexity": float(np.exp(train_loss)),
                               "train_s": meta["train_s"], "lr_scale": plateau.scale(s)})
+        s = plateau.after_evaluation(s, vppl, meta["best"], factor)
         if vppl < meta["best"]:
             meta["best"], meta["bad"], state["best_params"] = vppl, 0, p
         else:
             meta["bad"] += 1
-            if factor < 1.0:
-                s = plateau.decay(s, factor)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", best=f"{meta['best']:.1f}",
                         tok_per_s=f"{tokens / meta['train_s']:.0f}", refresh=False)
         bar.update(K * B)
@@ -262,10 +260,7 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
     opt = optax.chain(optax.clip_by_global_norm(t["clip"]), optax.adam(t["lr"]),
                       plateau.scale_by_plateau())
     factor = plateau.check_factor(t["plateau_factor"], "plateau_factor")
-    threshold = t["plateau_threshold"]
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not 0.0 <= threshold < 1.0:
-        raise JaxnnError(f"plateau_threshold must be a float in [0, 1); got {threshold!r}")
+    threshold = plateau.check_threshold(t["plateau_threshold"], "plateau_threshold")
     xs, ys = text.stream_batches(d["stream"][d["train"]], t["batch_size"], t["steps"])
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
     run = lm.make_stream_trainer(cfg, opt)
@@ -287,10 +282,8 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
         curve.append({"tokens": (epoch + 1) * int(xs.size), "valid_perplexity": vppl,
                       "train_perplexity": float(np.exp(np.mean(np.asarray(losses)))),
                       "train_s": train_s, "lr_scale": plateau.scale(s)})
-        stalled = not vppl < best * (1.0 - threshold)   # not better by the relative threshold
+        s = plateau.after_evaluation(s, vppl, best, factor, threshold)
         best, best_p, bad = (vppl, p, 0) if vppl < best else (best, best_p, bad + 1)
-        if stalled and factor < 1.0:
-            s = plateau.decay(s, factor)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", tok_per_s=f"{curve[-1]['tokens'] / train_s:.0f}")
         if bad >= t["patience"] or train_s > t["time_budget_s"]:
             break

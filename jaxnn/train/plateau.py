@@ -30,7 +30,8 @@ import optax
 
 from jaxnn.errors import JaxnnError
 
-__all__ = ["ScaleState", "scale_by_plateau", "decay", "scale", "check_factor"]
+__all__ = ["ScaleState", "scale_by_plateau", "decay", "scale", "check_factor",
+           "check_threshold", "after_evaluation"]
 
 
 class ScaleState(NamedTuple):
@@ -77,6 +78,32 @@ def check_factor(factor: Any, name: str = "plateau decay factor") -> float:
         raise JaxnnError(f"{name} must be a float in (0, 1] (1: a constant rate); "
                          f"got {factor!r}")
     return float(factor)
+
+
+def check_threshold(threshold: Any, name: str = "plateau threshold") -> float:
+    """``threshold`` as a float if it is a number in [0, 1) (0: any improvement counts).
+
+    Raises:
+        JaxnnError: anything else (bools and strings included), naming ``name`` and the value.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not 0.0 <= threshold < 1.0:
+        raise JaxnnError(f"{name} must be a float in [0, 1); got {threshold!r}")
+    return float(threshold)
+
+
+def after_evaluation(opt_state: Any, value: float, best: float, factor: float,
+                     threshold: float = 0.0) -> Any:
+    """The optimizer state after an evaluation scored ``value`` (lower is better).
+
+    Decays the scale by ``factor`` (:func:`decay`) unless ``value`` beats ``best``, the best
+    score before this evaluation, by more than the relative ``threshold``:
+    ``value < best · (1 − threshold)`` (PyTorch's ``ReduceLROnPlateau`` in its relative mode).
+    A NaN value counts as no improvement; ``factor`` 1 leaves the state as it is.
+    """
+    if value < best * (1.0 - threshold) or factor == 1.0:
+        return opt_state
+    return decay(opt_state, factor)
 
 
 def decay(opt_state: Any, factor: float) -> Any:

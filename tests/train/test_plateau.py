@@ -94,3 +94,17 @@ def test_a_state_without_the_scale_is_an_error():
         plateau.decay(s, 0.5)
     with pytest.raises(JaxnnError, match="scale_by_plateau"):
         plateau.scale(s)
+
+
+def test_after_evaluation_decays_unless_the_value_beats_the_best_by_the_threshold():
+    s = optax.chain(optax.sgd(0.1), plateau.scale_by_plateau()).init(_params())
+    assert plateau.scale(plateau.after_evaluation(s, 9.0, 10.0, 0.5)) == 1.0
+    assert plateau.scale(plateau.after_evaluation(s, 10.0, 10.0, 0.5)) == 0.5
+    assert plateau.scale(plateau.after_evaluation(s, float("nan"), 10.0, 0.5)) == 0.5
+    assert plateau.scale(plateau.after_evaluation(s, 9.95, 10.0, 0.5, 0.01)) == 0.5
+    assert plateau.scale(plateau.after_evaluation(s, 9.8, 10.0, 0.5, 0.01)) == 1.0
+    assert plateau.scale(plateau.after_evaluation(s, 3.0, float("inf"), 0.5, 0.01)) == 1.0
+    assert plateau.after_evaluation(s, 11.0, 10.0, 1.0) is s
+    for bad in (1.0, -0.1, True, "0"):
+        with pytest.raises(JaxnnError, match="threshold"):
+            plateau.check_threshold(bad)
