@@ -55,7 +55,11 @@ def vocab_logits(x: Array, U: Array, b: Array) -> Array:
         floating.
     """
     check_affine(U, b, x, "vocab_logits", "U")
-    return _add_bias(x @ U.T, b)
+    lead = jnp.shape(x)[:-1]
+    # One (N, h) matrix, not (..., h): with two or more leading axes, ∂J/∂U contracts over all
+    # of them and XLA:CPU then copies δ into a transposed (V, N) array and recomputes it.
+    y = _add_bias(jnp.reshape(x, (-1, jnp.shape(x)[-1])) @ U.T, b)
+    return jnp.reshape(y, (*lead, jnp.shape(U)[0]))
 
 
 @jax.custom_vjp

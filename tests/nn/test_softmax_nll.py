@@ -95,3 +95,17 @@ def test_vocab_logits_bad_shapes():
         vocab_logits(x, U, jnp.zeros((6,)))
     with pytest.raises(ShapeError, match="last axis 4"):
         vocab_logits(jnp.zeros((3, 5)), U, b)
+
+
+def test_vocab_logits_gradient_makes_no_transposed_copy_of_delta():
+    """With (B, T, h) features, ∂J/∂U contracts over two axes; computed on the (B·T, h) matrix
+    XLA keeps δ in its (N, V) layout instead of copying it into a (V, B, T) / (V, N) array."""
+    from jaxnn.nn.softmax_nll import vocab_logits
+
+    B, T, h, V = 4, 5, 8, 37
+    x, U, b = jnp.ones((B, T, h)), jnp.ones((V, h)), jnp.zeros((V,))
+    t = jnp.zeros((B, T), jnp.int32)
+    grad = jax.jit(jax.grad(lambda U, b, x: softmax_nll(vocab_logits(x, U, b), t), (0, 1, 2)))
+    hlo = grad.lower(U, b, x).compile().as_text()
+    for shape in (f"f32[{V},{B * T}]", f"f32[{V},{B},{T}]", f"f32[{V},{T},{B}]"):
+        assert shape not in hlo, shape
