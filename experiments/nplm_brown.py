@@ -6,7 +6,8 @@ MLP1 (n = 5, h = 50, m = 60, direct connections) 268, MLP10 (MLP9 averaged 0.5/0
 trigram) 252. Here: our deleted-interpolation trigram and Kneser–Ney 3- and 5-gram
 (:mod:`jaxnn.models.ngram`), the NPLM MLP1 and MLP9 (:mod:`jaxnn.models.nplm`; Qiu Xipeng,
 《神经网络与深度学习》 (2015), the feedforward language model of the text-application slides),
-MLP9 mixed with the trigram (0.5/0.5 as MLP10, and the weight fitted on validation by EM), and
+MLP9 mixed with the trigram (0.5/0.5 as MLP10, and the weight fitted on validation by EM; MLP1
+the same way, fitted, as the paper's MLP2), and
 the recurrent LSTM LM (:mod:`jaxnn.models.language`, when installed).
 
 Data (FULL): Brown in NLTK's file order as one stream, 800,000 train / 200,000 valid / the rest
@@ -386,8 +387,13 @@ def run(config: dict, out: Path, seed: int) -> Result:
                 extra[f"{name}_{rule}_training"] = {
                     key_: r[key_] for key_ in ("train_s", "stopped_by", "epochs",
                                                "tokens_per_s")}
-                if name == "mlp9" and "mlp10" in models:
+                if (name == "mlp9" and "mlp10" in models) or (name == "mlp1" and
+                                                              "trigram" in models):
                     vlp[name] = nplm_logprobs(r, d, "valid")
+                if name == "mlp1" and "trigram" in models:  # the paper's MLP2 row, weight fitted
+                    alpha = fit_mixture(vlp["mlp1"], vlp["trigram"])
+                    lp["mlp1_trigram_fitted"] = mix(lp["mlp1"], lp["trigram"], alpha)
+                    extra[f"mixture_weight_mlp1_{rule}"] = alpha
                 info, plot = inspect_vectors(r, d, config, k, out, f"{name}_{rule}")
                 extra[f"{name}_{rule}_words"] = info
                 plots.append(plot)
@@ -409,7 +415,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
                                                   ("train_s", "epochs", "tokens_per_s")}
             extra[f"{name}_{rule}_seconds"] = round(time.perf_counter() - t0, 1)
         for name, v in lp.items():
-            if name in models or name == "mlp9_trigram_fitted":
+            if name in models or name.endswith("_trigram_fitted"):
                 metrics[f"test_perplexity_{name}{suffix}"] = perplexity(v)
         if curves:
             plots.append(plot_curves(curves, floor, out, rule))

@@ -25,14 +25,17 @@ def test_quick_path_every_model(run_experiment):
     rec = run_experiment("nplm-brown", TINY)
     m = rec["metrics"]
     floor = m["true_perplexity"]
-    for name in ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "mlp9_trigram_fitted"):
+    for name in ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "mlp9_trigram_fitted",
+                 "mlp1_trigram_fitted"):
         v = m[f"test_perplexity_{name}"]
         assert floor * 0.95 < v < 20 * 1.5, (name, v)  # above the floor (up to sampling noise)
-    # the fitted mixture is at least as good on test as the worse of its two parts
-    assert m["test_perplexity_mlp9_trigram_fitted"] <= max(m["test_perplexity_mlp9"],
-                                                          m["test_perplexity_trigram"]) + 1e-6
+    # a fitted mixture is at least as good on test as the worse of its two parts
+    for nn in ("mlp9", "mlp1"):
+        assert m[f"test_perplexity_{nn}_trigram_fitted"] <= max(
+            m[f"test_perplexity_{nn}"], m["test_perplexity_trigram"]) + 1e-6, nn
     ex = rec["extra"]
     assert 0 < ex["mixture_weight_paper"] < 1
+    assert 0 < ex["mixture_weight_mlp1_paper"] < 1
     words = ex["mlp1_paper_words"]
     assert len(words["samples"]["1.0"]) == 2 and len(words["samples"]["1.0"][0].split()) == 5
     assert all(len(v) == 2 for v in words["neighbours"].values())
