@@ -20,8 +20,9 @@ test token counts, unknown-word symbols included. QUICK: text sampled from a ran
 
 NPLM training: jitted mini-batch steps on the engine (:func:`jaxnn.train.make_runner`), Adam
 (or the paper's SGD with ε_t = ε₀/(1 + r t)) after weight decay on H, U, W
-(``jaxnn.optim.l2(λ, nplm.penalty_mask)``); validation perplexity every ``eval_every`` steps,
-the step multiplied by ``plateau_factor`` after every evaluation that fails to beat the best
+(``jaxnn.optim.l2(λ, nplm.penalty_mask)``); ``dropout`` on x and on the hidden layer (0, the
+default, is the paper's training; not in the paper); validation perplexity every
+``eval_every`` steps, the step multiplied by ``plateau_factor`` after every evaluation that fails to beat the best
 (:mod:`jaxnn.train.plateau`; 1 keeps the rate constant), early stopping with ``patience``,
 the best parameters kept and checkpointed so that a killed run resumes
 (:class:`jaxnn.train.Checkpointer`). The LSTM LM: Adam with its step scaled the same way after
@@ -56,7 +57,7 @@ HEADLINE = ("test_perplexity_kn5", "test_perplexity_mlp?", "test_perplexity_mlp1
 
 MODELS = ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "lstm")
 _TRAIN = {"batch_size": 256, "optimizer": "adam", "lr": 1e-3, "lr_decay": 1e-8,
-          "weight_decay": 1e-4, "plateau_factor": 0.5, "eval_every": 500,
+          "weight_decay": 1e-4, "dropout": 0.0, "plateau_factor": 0.5, "eval_every": 500,
           "eval_tokens": 20000, "patience": 4, "max_epochs": 20, "time_budget_s": 3600.0,
           "checkpoint": True}
 QUICK = {"data": "synthetic", "models": list(MODELS), "rules": ["paper"], "markers": False,
@@ -157,15 +158,16 @@ def make_optimizer(cfg: nplm.NPLMConfig, t: dict) -> optax.GradientTransformatio
 
 def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
     """Train MLP1/MLP9 with early stopping; returns ``{"params", "config", "curve", ...}``."""
-    cfg = (nplm.mlp1 if name == "mlp1" else nplm.mlp9)(d["V"])
+    cfg = (nplm.mlp1 if name == "mlp1" else nplm.mlp9)(d["V"], dropout=float(t["dropout"]))
     ctx, tgt = _windows(d, "train", cfg.n)
     vctx, vtgt = _windows(d, "valid", cfg.n, t["eval_tokens"])
     N, B, K = len(tgt), int(t["batch_size"]), int(t["eval_every"])
     opt = make_optimizer(cfg, t)
     factor = plateau.check_factor(t["plateau_factor"], "plateau_factor")
-    step = make_train_step(lambda p, b, k: nplm.loss(p, b, config=cfg), opt, jit=False)
+    step = make_train_step(lambda p, b, k: nplm.loss(p, b, config=cfg, key=k), opt, jit=False)
     run = make_runner(step, lambda data, i, _: (data[0][data[2][i]], data[1][data[2][i]]), K)
     k_init, k_perm = jax.random.split(key)
+    k_drop = jax.random.fold_in(key, 1)
     params = nplm.init(k_init, cfg)
     opt_state = opt.init(params)
     state = {"params": params, "opt_state": opt_state, "best_params": params}
@@ -194,7 +196,10 @@ def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
         chunk, perm = next_chunk(perm)
         idx = jnp.asarray(chunk.reshape(K, B), jnp.int32)
         t0 = time.perf_counter()
-        out = run(p, s, data + (idx,))
+        # dropout's key for this chunk: a function of the chunk's number, so a resumed run
+        # draws the masks it would have drawn (None, and the same run as before, without dropout)
+        k_run = jax.random.fold_in(k_drop, meta["evals"]) if cfg.dropout > 0 else None
+        out = run(p, s, data + (idx,), k_run)
         p, s = out.params, out.opt_state
         train_loss = float(jnp.mean(out.losses))
         meta["train_s"] += time.perf_counter() - t0

@@ -46,7 +46,7 @@ import numpy as np
 
 from jaxnn.errors import JaxnnError, ShapeError, check_labels, check_ndim
 from jaxnn.models import _config as cfgcheck
-from jaxnn.nn.layers import dense, embedding
+from jaxnn.nn.layers import dense, dropout, embedding
 from jaxnn.nn.softmax_nll import softmax_nll, vocab_logits
 
 Array = jax.Array
@@ -65,6 +65,9 @@ class NPLMConfig:
         direct: the direct connections W from x to the output.
         c_scale: C starts uniform in (−c_scale, c_scale).
         weight_scale: H, U and W start uniform in ±weight_scale/√fan_in (biases at 0).
+        dropout: probability of dropping each entry of x (the word vectors, so also W's
+            input) and of the hidden activation a while training; 0, the paper's model, is the
+            default. Not in Bengio et al. 2003: a regulariser for when the model overfits.
         dtype: floating dtype of the parameters (stored as its name).
     """
 
@@ -75,6 +78,7 @@ class NPLMConfig:
     direct: bool = True
     c_scale: float = 0.1
     weight_scale: float = 1.0
+    dropout: float = 0.0
     dtype: Any = "float32"
 
     def __post_init__(self):
@@ -89,6 +93,7 @@ class NPLMConfig:
             raise JaxnnError("NPLMConfig with h=0 needs direct=True (else y = b only)")
         cfgcheck.float_field(self, "c_scale", lo=0.0, lo_open=True)
         cfgcheck.float_field(self, "weight_scale", lo=0.0)
+        cfgcheck.float_field(self, "dropout", lo=0.0, hi=1.0, hi_open=True)
         cfgcheck.dtype_field(self, "dtype")
 
     @property
@@ -185,23 +190,37 @@ def _check_contexts(contexts: Any, config: NPLMConfig) -> None:
                          f"{tuple(np.shape(contexts))}")
 
 
-def features(params: Params, contexts: Array, *, config: NPLMConfig) -> tuple[Array, Array]:
-    """x and the hidden activation a = tanh(d + H·x).
+def features(params: Params, contexts: Array, *, config: NPLMConfig, key: Array | None = None,
+             train: bool = False) -> tuple[Array, Array]:
+    """x and the hidden activation a = tanh(d + H·x), each after dropout when training.
 
     Args:
         params: from :func:`init`.
         contexts: (B, n − 1) integer word ids, oldest first, in [0, V).
         config: :class:`NPLMConfig`.
+        key: PRNG key, needed when ``train`` and ``config.dropout > 0``.
+        train: apply ``config.dropout`` to x and to a (inverted dropout: nothing to rescale at
+            evaluation).
 
     Returns:
         ``(x, a)``: x (B, (n−1)m) the concatenated rows of C, a (B, h).
+
+    Raises:
+        JaxnnError: ``train`` with ``config.dropout > 0`` and no key.
     """
     _check_params(params, config)
     _check_contexts(contexts, config)
+    rate = float(config.dropout)
+    drop = train and rate > 0.0
+    if drop and key is None:
+        raise JaxnnError("train=True with NPLMConfig.dropout > 0 needs a PRNG key; got "
+                         "key=None")
+    kx, ka = jax.random.split(key) if drop else (None, None)
     B = np.shape(contexts)[0]
     x = embedding(params["C"], contexts).reshape(B, config.features)
+    x = dropout(x, rate, key=kx, train=drop)
     a = jnp.tanh(dense({"W": params["hidden"]["H"], "b": params["hidden"]["d"]}, x))
-    return x, a
+    return x, dropout(a, rate, key=ka, train=drop)
 
 
 def _output(params: Params, x: Array, a: Array, config: NPLMConfig) -> Array:
@@ -221,7 +240,7 @@ def apply(params: Params, contexts: Array, *, config: NPLMConfig, key: Array | N
         params: from :func:`init`.
         contexts: (B, n − 1) integer word ids, oldest first, in [0, V).
         config: :class:`NPLMConfig`.
-        key, train: accepted for the model contract; the NPLM has no dropout.
+        key, train: dropout (see :func:`features`); without ``train`` the key is unused.
 
     Returns:
         (B, V) logits, dtype of the parameters; softmax over the last axis is
@@ -229,10 +248,9 @@ def apply(params: Params, contexts: Array, *, config: NPLMConfig, key: Array | N
 
     Raises:
         ShapeError: params that do not fit ``config``, contexts not (B, n − 1).
-        JaxnnError: (concrete) ids outside [0, V).
+        JaxnnError: (concrete) ids outside [0, V); ``train`` with dropout and no key.
     """
-    del key, train
-    x, a = features(params, contexts, config=config)
+    x, a = features(params, contexts, config=config, key=key, train=train)
     return _output(params, x, a, config)
 
 
@@ -250,7 +268,7 @@ def _check_targets(contexts: Any, targets: Any, vocab_size: int) -> None:
 
 
 def loss(params: Params, batch: tuple[Array, Array], *, config: NPLMConfig,
-         key: Array | None = None) -> Array:
+         key: Array | None = None, train: bool = True) -> Array:
     """Mean negative log-likelihood −(1/B) Σᵢ ln P(tᵢ | contextᵢ), in nats.
 
     The data term only: weight decay belongs in the optimizer chain
@@ -261,14 +279,16 @@ def loss(params: Params, batch: tuple[Array, Array], *, config: NPLMConfig,
         params: from :func:`init`.
         batch: ``(contexts (B, n − 1) int, targets (B,) int)``, ids in [0, V).
         config: :class:`NPLMConfig`.
-        key: unused (no dropout); accepted for the training engine.
+        key: PRNG key for dropout; needed only when ``config.dropout > 0`` and ``train``.
+        train: dropout on (the default for a training loss; it changes nothing at
+            ``config.dropout == 0``).
 
     Returns:
         scalar, dtype of the parameters.
     """
     contexts, targets = batch
     _check_targets(contexts, targets, config.vocab_size)
-    return softmax_nll(apply(params, contexts, config=config, key=key), targets)
+    return softmax_nll(apply(params, contexts, config=config, key=key, train=train), targets)
 
 
 def logprob(params: Params, contexts: Array, targets: Array, *, config: NPLMConfig) -> Array:

@@ -43,7 +43,8 @@ def test_configs_and_shapes():
 
 
 @pytest.mark.parametrize("bad", [dict(vocab_size=1), dict(n=1), dict(h=0, direct=False),
-                                 dict(direct=1), dict(c_scale=0.0), dict(dtype="int32")])
+                                 dict(direct=1), dict(c_scale=0.0), dict(dtype="int32"),
+                                 dict(dropout=1.0), dict(dropout=-0.1)])
 def test_bad_config(bad):
     with pytest.raises(JaxnnError):
         nplm.NPLMConfig(**{"vocab_size": 10, **bad})
@@ -193,3 +194,33 @@ def test_nearest_neighbours_cosine():
         nearest_neighbours(C, [0], 6)
     with pytest.raises(ShapeError):
         nearest_neighbours(C[0], [0], 1)
+
+
+def test_dropout_zero_is_the_paper_model_and_rate_drops_x_and_a():
+    cfg0, cfg = _tiny(), _tiny(dropout=0.5)
+    p = nplm.init(jax.random.key(0), cfg0)
+    c, t = _batch(cfg0, B=64)
+    k = jax.random.key(3)
+    # rate 0 (the default): the key changes nothing
+    np.testing.assert_array_equal(nplm.loss(p, (c, t), config=cfg0, key=k),
+                                  nplm.loss(p, (c, t), config=cfg0))
+    # at evaluation a dropout model is the plain model
+    np.testing.assert_array_equal(nplm.apply(p, c, config=cfg), nplm.apply(p, c, config=cfg0))
+    with pytest.raises(JaxnnError, match="needs a PRNG key"):
+        nplm.loss(p, (c, t), config=cfg)
+    x0, a0 = nplm.features(p, c, config=cfg0)
+    x, a = nplm.features(p, c, config=cfg, key=k, train=True)
+    for dropped in (x, a):
+        assert 0.3 < (np.asarray(dropped) == 0).mean() < 0.7  # about half of the entries
+    # kept entries of x are scaled by 1/(1 - rate); a is tanh of the dropped x, then dropped
+    kept = np.asarray(x) != 0
+    np.testing.assert_allclose(np.asarray(x)[kept], 2 * np.asarray(x0)[kept], rtol=1e-6)
+    H, d = np.asarray(p["hidden"]["H"]), np.asarray(p["hidden"]["d"])
+    a_full = np.tanh(np.asarray(x) @ H.T + d)
+    keep_a = np.asarray(a) != 0
+    np.testing.assert_allclose(np.asarray(a)[keep_a], 2 * a_full[keep_a], rtol=1e-5, atol=1e-7)
+    # a training loss with dropout differs from the evaluation loss, and its gradient is finite
+    lt = nplm.loss(p, (c, t), config=cfg, key=k)
+    assert lt != nplm.loss(p, (c, t), config=cfg, train=False)
+    g = jax.grad(lambda q: nplm.loss(q, (c, t), config=cfg, key=k))(p)
+    assert all(bool(jnp.all(jnp.isfinite(v))) for v in jax.tree.leaves(g))
