@@ -22,14 +22,15 @@ NPLM training: jitted mini-batch steps on the engine (:func:`jaxnn.train.make_ru
 (or the paper's SGD with ε_t = ε₀/(1 + r t)) after weight decay on H, U, W
 (``jaxnn.optim.l2(λ, nplm.penalty_mask)``); ``dropout`` on x and on the hidden layer (0, the
 default, is the paper's training; not in the paper); validation perplexity every
-``eval_every`` steps, the step multiplied by ``plateau_factor`` after every evaluation that fails to beat the best
-(:mod:`jaxnn.train.plateau`; 1 keeps the rate constant), early stopping with ``patience``,
-the best parameters kept and checkpointed so that a killed run resumes
+``eval_every`` steps, the step multiplied by ``plateau_factor`` after every evaluation that
+fails to beat the best (:mod:`jaxnn.train.plateau`; 1 keeps the rate constant), early stopping
+with ``patience``, the best parameters kept and checkpointed so that a killed run resumes
 (:class:`jaxnn.train.Checkpointer`). The LSTM LM: Adam with its step scaled the same way after
 every epoch whose validation perplexity is not below the best by more than the relative
 ``plateau_threshold`` (PyTorch's ``ReduceLROnPlateau`` threshold; 0: any improvement counts);
-early stopping counts the epochs without any improvement; ``tie`` shares C with the softmax
-weights (U = C, Press & Wolf 2017; needs m = h).
+early stopping counts the epochs without any improvement; a checkpoint after every epoch
+(``checkpoint``) lets it resume too; ``tie`` shares C with the softmax weights (U = C, Press
+& Wolf 2017; needs m = h).
 """
 
 from __future__ import annotations
@@ -69,14 +70,14 @@ QUICK = {"data": "synthetic", "models": list(MODELS), "rules": ["paper"], "marke
          "lstm": {"m": 64, "h": 128, "tie": False, "dropout": 0.2, "batch_size": 32,
                   "steps": 35, "lr": 3e-3, "clip": 1.0, "plateau_factor": 0.5,
                   "plateau_threshold": 0.0, "patience": 2,
-                  "max_epochs": 3, "time_budget_s": 25.0},
+                  "max_epochs": 3, "time_budget_s": 25.0, "checkpoint": False},
          "samples": 3, "sample_length": 20, "temperatures": [0.7, 1.0],
          "neighbour_words": 6, "neighbours": 5, "projection_words": 150}
 FULL = {**QUICK, "data": "brown", "nplm": dict(_TRAIN),
         "lstm": {"m": 200, "h": 200, "tie": True, "dropout": 0.5, "batch_size": 20,
                  "steps": 35, "lr": 2e-3, "clip": 5.0, "plateau_factor": 0.5,
                  "plateau_threshold": 0.01, "patience": 3,
-                 "max_epochs": 20, "time_budget_s": 3600.0}}
+                 "max_epochs": 20, "time_budget_s": 3600.0, "checkpoint": True}}
 REFERENCE = {"test_perplexity_trigram": 336.0, "test_perplexity_kn5": 321.0,
              "test_perplexity_class_based": 312.0, "test_perplexity_mlp1": 268.0,
              "test_perplexity_mlp10": 252.0}
@@ -257,9 +258,13 @@ def mix(lp_a: np.ndarray, lp_b: np.ndarray, alpha: float) -> np.ndarray:
 # --------------------------------------------------------------------------- recurrent LM
 
 
-def lstm_logprobs(d: dict, t: dict, key) -> dict:
+def lstm_logprobs(d: dict, t: dict, key, ckpt_dir: Path | None = None) -> dict:
     """Train the LSTM LM (:mod:`jaxnn.models.language`) by truncated BPTT over the training
-    stream, one jitted scan per epoch, early stopping on validation perplexity (best kept)."""
+    stream, one jitted scan per epoch, early stopping on validation perplexity (best kept).
+
+    With ``ckpt_dir`` every epoch ends with a checkpoint (params, optimizer state, the best
+    params so far and the curve), and a run that finds one resumes after that epoch: epoch e's
+    dropout key is ``fold_in(key, e)``, so the resumed run is the uninterrupted one."""
     from jaxnn.models import language as lm
 
     cfg = lm.LMConfig(d["V"], t["m"], t["h"], cell="lstm", dropout=t["dropout"], tie=t["tie"])
@@ -277,7 +282,16 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
                                         d[split].stop, config=cfg, rows=t.get("rows", 8),
                                         context=t.get("context", 200))
     best, best_p, bad, train_s, curve = float("inf"), p, 0, 0.0, []
-    bar = tqdm(range(int(t["max_epochs"])), desc=f"lstm |V|={d['V']}", unit="epoch")
+    ckpt = Checkpointer(ckpt_dir) if ckpt_dir is not None else None
+    if ckpt is not None and ckpt.latest_epoch() is not None:
+        state, meta = ckpt.restore({"params": p, "opt_state": s, "best_params": p})
+        p, s, best_p = state["params"], state["opt_state"], state["best_params"]
+        best, bad, train_s, curve = meta["best"], meta["bad"], meta["train_s"], meta["curve"]
+        print(f"[lstm] resumed from {ckpt_dir} after {len(curve)} epochs")
+    done = bool(curve) and (bad >= t["patience"] or train_s > t["time_budget_s"])
+    bar = tqdm(range(len(curve), int(t["max_epochs"]) if not done else len(curve)),
+               desc=f"lstm |V|={d['V']}", unit="epoch", initial=len(curve),
+               total=int(t["max_epochs"]))
     for epoch in bar:
         t0 = time.perf_counter()
         p, s, _, losses = run(p, s, lm.initial_state(cfg, t["batch_size"]), xs, ys,
@@ -291,8 +305,14 @@ def lstm_logprobs(d: dict, t: dict, key) -> dict:
         s = plateau.after_evaluation(s, vppl, best, factor, threshold)
         best, best_p, bad = (vppl, p, 0) if vppl < best else (best, best_p, bad + 1)
         bar.set_postfix(valid_ppl=f"{vppl:.1f}", tok_per_s=f"{curve[-1]['tokens'] / train_s:.0f}")
+        if ckpt is not None:
+            ckpt.save(epoch + 1, {"params": p, "opt_state": s, "best_params": best_p},
+                      {"best": best, "bad": bad, "train_s": train_s, "curve": curve})
         if bad >= t["patience"] or train_s > t["time_budget_s"]:
             break
+    bar.close()
+    if ckpt is not None:
+        ckpt.close()
     test = score(best_p, "test")
     if d["test"].start == 0:  # position 0 has no history: score it uniformly
         test = np.concatenate([[-np.log(d["V"])], test])
@@ -413,7 +433,9 @@ def run(config: dict, out: Path, seed: int) -> Result:
                 except ImportError:
                     notes.append("- LSTM LM skipped: `jaxnn.models.language` is not installed.")
                     continue
-                res = lstm_logprobs(d, config["lstm"], k)
+                ck = out / "checkpoints" / f"lstm_{rule}" if config["lstm"]["checkpoint"] \
+                    else None
+                res = lstm_logprobs(d, config["lstm"], k, ck)
                 lp["lstm"], curves["lstm"] = res["test"], res["curve"]
                 extra[f"lstm_{rule}_curve"] = res["curve"]
                 extra[f"lstm_{rule}_training"] = {k_: res[k_] for k_ in

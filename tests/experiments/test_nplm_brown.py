@@ -85,6 +85,22 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     assert (tmp_path / "ck" / "mlp9.jsonl").exists()
 
 
+def test_the_lstm_lm_resumes_from_its_checkpoint_as_if_never_stopped(tmp_path):
+    d = exp.load_data(copy.deepcopy(TINY), "paper")
+    t = {**TINY["lstm"], "patience": 100, "time_budget_s": 1e9}
+    ck = tmp_path / "ck" / "lstm"
+    first = exp.lstm_logprobs(d, {**t, "max_epochs": 1}, jax.random.key(0), ck)
+    again = exp.lstm_logprobs(d, {**t, "max_epochs": 3}, jax.random.key(0), ck)
+    straight = exp.lstm_logprobs(d, {**t, "max_epochs": 3}, jax.random.key(0))
+    assert len(first["curve"]) == 1 and again["curve"][:1] == first["curve"]
+    ppl = lambda r: [c["valid_perplexity"] for c in r["curve"]]  # noqa: E731
+    assert len(ppl(again)) == 3 and ppl(again) == ppl(straight)
+    np.testing.assert_array_equal(again["test"], straight["test"])
+    # a run whose checkpoint says it already stopped trains no further epoch
+    done = exp.lstm_logprobs(d, {**t, "max_epochs": 3, "patience": 0}, jax.random.key(0), ck)
+    assert len(done["curve"]) == 3
+
+
 def test_unknown_model_and_optimizer():
     with pytest.raises(JaxnnError, match="unknown models"):
         exp.run({**TINY, "models": ["mlp2"]}, "/nonexistent", 0)
