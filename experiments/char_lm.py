@@ -6,7 +6,8 @@ eq 187–196; Zaremba, Sutskever & Vinyals 2014 for dropout and truncated BPTT o
 continuous stream), trained with Adam and gradient clipping, the step multiplied by
 ``plateau_factor`` after every epoch whose validation bits per character are not the best
 (:mod:`jaxnn.train.plateau`), early stopping on them, a checkpoint of the best parameters
-after every epoch.
+after every epoch; ``time_budget_s`` (None: none) ends training after the first epoch that
+takes the training time past it, so that the day-long FULL size can be run in a bounded time.
 
 Data. FULL: BBC News (Greene & Cunningham 2006, ``jaxnn fetch bbc-news``), split by article
 with the fixed, seeded split of :func:`jaxnn.data.corpora.fixed_split` (80/10/10); each split
@@ -48,12 +49,12 @@ QUICK = {"corpus": "markov", "chars": 20, "order": 2, "train_chars": 60_000,
          "h": 64, "layers": 1, "dropout": 0.0, "batch": 16, "steps": 25, "lr": 1e-2,
          "clip": 5.0, "plateau_factor": 0.5, "epochs": 5, "patience": 2, "group": 50,
          "eval_rows": 1, "eval_context": None, "kneser_ney_order": 5, "sample_chars": 200,
-         "temperatures": [0.5, 1.0]}
+         "temperatures": [0.5, 1.0], "time_budget_s": None}
 FULL = {"corpus": "bbc", "cells": ["lstm", "gru"], "m": 64, "h": 512, "layers": 2,
         "dropout": 0.2, "batch": 64, "steps": 100, "lr": 2e-3, "clip": 5.0,
         "plateau_factor": 0.5, "epochs": 20, "patience": 2, "group": 50, "eval_rows": 64,
         "eval_context": 500,
-        "kneser_ney_order": 5, "sample_chars": 600, "temperatures": [0.5, 1.0]}
+        "kneser_ney_order": 5, "sample_chars": 600, "temperatures": [0.5, 1.0], "time_budget_s": None}
 
 LN2 = math.log(2.0)
 
@@ -120,7 +121,12 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
     K = x.shape[0]
     ckpt = Checkpointer(out / f"checkpoints_{cell}", max_to_keep=1)
     best, best_params, bad, curves = math.inf, params, 0, {"train": [], "valid": []}
-    seen, rates = 0, []
+    seen, rates, train_s = 0, [], 0.0
+    budget = config.get("time_budget_s")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))
+                               or not budget >= 0):
+        raise JaxnnError(f"time_budget_s must be None or a number of seconds >= 0; got "
+                         f"{budget!r}")
     for epoch in range(1, config["epochs"] + 1):
         state = lm.initial_state(cfg, B)
         bar = tqdm(range(0, K, G), desc=f"{cell} epoch {epoch}", leave=False, mininterval=2.0)
@@ -131,6 +137,7 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
                                                                                 epoch * K + lo))
             ls = np.asarray(ls)
             dt = time.perf_counter() - t0
+            train_s += dt
             rates.append(ls.size * B * S / dt)
             seen += ls.size * B * S
             curves["train"].append((seen, float(ls.mean() / LN2)))
@@ -149,6 +156,9 @@ def train_one(cell: str, vocab_size: int, streams, config: dict, key, out: Path,
             bad += 1
             if bad >= config["patience"]:
                 break
+        if budget is not None and train_s > budget:
+            log(f"{cell}: time budget of {budget:g} s spent after epoch {epoch}")
+            break
     ckpt.close()
     return best_params, cfg, curves, float(np.median(rates))
 

@@ -1,7 +1,10 @@
 """Smoke run of char-lm on a tiny Markov corpus, and its BBC path on a fake cached corpus."""
 
+import jax
 import numpy as np
 import pytest
+
+from jaxnn.errors import JaxnnError
 
 from jaxnn_experiments import char_lm
 
@@ -36,3 +39,17 @@ def test_held_out_characters_unseen_in_training_are_unknown():
     vocab, streams = char_lm.encode(("\nabca", "\nabz", "\nq"))
     assert vocab.tokens[0] == "<unk>" and set(vocab.tokens) == {"<unk>", "\n", "a", "b", "c"}
     assert streams[1][-1] == vocab.unk_id and streams[2][-1] == vocab.unk_id
+
+
+def test_the_time_budget_ends_training_after_the_epoch_that_spends_it(tmp_path):
+    streams = [(np.arange(n) % 5).astype(np.int32) for n in (400, 120, 120)]
+    cfg = {**TINY, "epochs": 4, "patience": 10}
+    _, _, curves, _ = char_lm.train_one("lstm", 5, streams, {**cfg, "time_budget_s": 0},
+                                        jax.random.key(0), tmp_path, lambda s: None)
+    assert len(curves["valid"]) == 1
+    _, _, curves, _ = char_lm.train_one("gru", 5, streams, {**cfg, "time_budget_s": None},
+                                        jax.random.key(0), tmp_path, lambda s: None)
+    assert len(curves["valid"]) == 4
+    with pytest.raises(JaxnnError, match="time_budget_s"):
+        char_lm.train_one("lstm", 5, streams, {**cfg, "time_budget_s": -1.0},
+                          jax.random.key(0), tmp_path, lambda s: None)
