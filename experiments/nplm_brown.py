@@ -7,7 +7,8 @@ trigram) 252. Here: our deleted-interpolation trigram and Kneser–Ney 3- and 5-
 (:mod:`jaxnn.models.ngram`), the NPLM MLP1 and MLP9 (:mod:`jaxnn.models.nplm`; Qiu Xipeng,
 《神经网络与深度学习》 (2015), the feedforward language model of the text-application slides),
 MLP9 mixed with the trigram (0.5/0.5 as MLP10, and the weight fitted on validation by EM; MLP1
-the same way, fitted, as the paper's MLP2), and
+the same way, fitted, as the paper's MLP2), ``nplm``: the same network at a size of our choosing
+with dropout (``nplm.nplm``: n, m, h, direct, dropout; mixed with the trigram as MLP1 is), and
 the recurrent LSTM LM (:mod:`jaxnn.models.language`, when installed).
 
 Data (FULL): Brown in NLTK's file order as one stream, 800,000 train / 200,000 valid / the rest
@@ -20,8 +21,8 @@ test token counts, unknown-word symbols included. QUICK: text sampled from a ran
 
 NPLM training: jitted mini-batch steps on the engine (:func:`jaxnn.train.make_runner`), Adam
 (or the paper's SGD with ε_t = ε₀/(1 + r t)) after weight decay on H, U, W
-(``jaxnn.optim.l2(λ, nplm.penalty_mask)``); ``dropout`` on x and on the hidden layer (0, the
-default, is the paper's training; not in the paper); validation perplexity every
+(``jaxnn.optim.l2(λ, nplm.penalty_mask)``); each model's shape and dropout (on x and on the
+hidden layer; 0 for the paper's two) in ``nplm.<model>``; validation perplexity every
 ``eval_every`` steps, the step multiplied by ``plateau_factor`` after every evaluation that
 fails to beat the best (:mod:`jaxnn.train.plateau`; 1 keeps the rate constant), early stopping
 with ``patience``, the best parameters kept and checkpointed so that a killed run resumes
@@ -54,11 +55,24 @@ from jaxnn.train import Checkpointer, make_runner, make_train_step, plateau
 from jaxnn.train.progress import append_jsonl
 
 TITLE = "Brown corpus: Bengio et al. 2003's neural language model (MLP1, MLP9, MLP10) vs n-grams"
-HEADLINE = ("test_perplexity_kn5", "test_perplexity_mlp?", "test_perplexity_mlp10", "*_lstm")
+HEADLINE = ("test_perplexity_kn5", "test_perplexity_mlp?", "test_perplexity_nplm",
+            "test_perplexity_mlp10", "*_lstm")
 
-MODELS = ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "lstm")
+# "nplm" last: a model's key is fold_in(seed key, its index here), so appending keeps the others'
+MODELS = ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "lstm", "nplm")
+NPLMS = ("mlp1", "mlp9", "nplm")
+
+
+def _shape(c: nplm.NPLMConfig) -> dict:
+    return {"n": c.n, "m": c.m, "h": c.h, "direct": c.direct, "dropout": c.dropout}
+
+
+# mlp1 and mlp9 are the paper's (Table 1, no dropout); "nplm" is the same network at a size of
+# our choosing, wider and with dropout on x and a, which the paper's models do not have
+_SHAPES = {"mlp1": _shape(nplm.mlp1(2)), "mlp9": _shape(nplm.mlp9(2)),
+           "nplm": {"n": 5, "m": 60, "h": 200, "direct": True, "dropout": 0.3}}
 _TRAIN = {"batch_size": 256, "optimizer": "adam", "lr": 1e-3, "lr_decay": 1e-8,
-          "weight_decay": 1e-4, "dropout": 0.0, "plateau_factor": 0.5, "eval_every": 500,
+          "weight_decay": 1e-4, **_SHAPES, "plateau_factor": 0.5, "eval_every": 500,
           "eval_tokens": 20000, "patience": 4, "max_epochs": 20, "time_budget_s": 3600.0,
           "checkpoint": True}
 QUICK = {"data": "synthetic", "models": list(MODELS), "rules": ["paper"], "markers": False,
@@ -158,8 +172,9 @@ def make_optimizer(cfg: nplm.NPLMConfig, t: dict) -> optax.GradientTransformatio
 
 
 def train_nplm(name: str, d: dict, t: dict, key, ckpt_dir: Path | None) -> dict:
-    """Train MLP1/MLP9 with early stopping; returns ``{"params", "config", "curve", ...}``."""
-    cfg = (nplm.mlp1 if name == "mlp1" else nplm.mlp9)(d["V"], dropout=float(t["dropout"]))
+    """Train one of :data:`NPLMS` (its shape and dropout: ``t[name]``) with early stopping;
+    returns ``{"params", "config", "curve", ...}``."""
+    cfg = nplm.NPLMConfig(d["V"], **t[name])
     ctx, tgt = _windows(d, "train", cfg.n)
     vctx, vtgt = _windows(d, "valid", cfg.n, t["eval_tokens"])
     N, B, K = len(tgt), int(t["batch_size"]), int(t["eval_every"])
@@ -403,7 +418,7 @@ def run(config: dict, out: Path, seed: int) -> Result:
             t0 = time.perf_counter()
             if name in ("trigram", "kn3", "kn5"):
                 lp[name], vlp[name] = ngram_logprobs(name, d, cache)
-            elif name in ("mlp1", "mlp9"):
+            elif name in NPLMS:
                 ck = out / "checkpoints" / f"{name}_{rule}" if config["nplm"]["checkpoint"] \
                     else None
                 r = train_nplm(name, d, config["nplm"], k, ck)
@@ -412,13 +427,13 @@ def run(config: dict, out: Path, seed: int) -> Result:
                 extra[f"{name}_{rule}_training"] = {
                     key_: r[key_] for key_ in ("train_s", "stopped_by", "epochs",
                                                "tokens_per_s")}
-                if (name == "mlp9" and "mlp10" in models) or (name == "mlp1" and
+                if (name == "mlp9" and "mlp10" in models) or (name != "mlp9" and
                                                               "trigram" in models):
                     vlp[name] = nplm_logprobs(r, d, "valid")
-                if name == "mlp1" and "trigram" in models:  # the paper's MLP2 row, weight fitted
-                    alpha = fit_mixture(vlp["mlp1"], vlp["trigram"])
-                    lp["mlp1_trigram_fitted"] = mix(lp["mlp1"], lp["trigram"], alpha)
-                    extra[f"mixture_weight_mlp1_{rule}"] = alpha
+                if name != "mlp9" and "trigram" in models:  # MLP1's is the paper's MLP2 row
+                    alpha = fit_mixture(vlp[name], vlp["trigram"])
+                    lp[f"{name}_trigram_fitted"] = mix(lp[name], lp["trigram"], alpha)
+                    extra[f"mixture_weight_{name}_{rule}"] = alpha
                 info, plot = inspect_vectors(r, d, config, k, out, f"{name}_{rule}")
                 extra[f"{name}_{rule}_words"] = info
                 plots.append(plot)

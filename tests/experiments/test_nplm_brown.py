@@ -25,17 +25,21 @@ def test_quick_path_every_model(run_experiment):
     rec = run_experiment("nplm-brown", TINY)
     m = rec["metrics"]
     floor = m["true_perplexity"]
-    for name in ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "mlp9_trigram_fitted",
-                 "mlp1_trigram_fitted"):
+    for name in ("trigram", "kn3", "kn5", "mlp1", "mlp9", "mlp10", "nplm", "mlp9_trigram_fitted",
+                 "mlp1_trigram_fitted", "nplm_trigram_fitted"):
         v = m[f"test_perplexity_{name}"]
         assert floor * 0.95 < v < 20 * 1.5, (name, v)  # above the floor (up to sampling noise)
     # a fitted mixture is at least as good on test as the worse of its two parts
-    for nn in ("mlp9", "mlp1"):
+    for nn in ("mlp9", "mlp1", "nplm"):
         assert m[f"test_perplexity_{nn}_trigram_fitted"] <= max(
             m[f"test_perplexity_{nn}"], m["test_perplexity_trigram"]) + 1e-6, nn
     ex = rec["extra"]
     assert 0 < ex["mixture_weight_paper"] < 1
-    assert 0 < ex["mixture_weight_mlp1_paper"] < 1
+    assert 0 < ex["mixture_weight_mlp1_paper"] < 1 and 0 < ex["mixture_weight_nplm_paper"] < 1
+    # each NPLM trains at its own shape: the paper's two without dropout, ours with it
+    assert ex["nplm_paper_training"]["tokens_per_s"] > 0
+    assert exp.QUICK["nplm"]["mlp1"] == {"n": 5, "m": 60, "h": 50, "direct": True, "dropout": 0.0}
+    assert exp.QUICK["nplm"]["nplm"]["dropout"] > 0
     words = ex["mlp1_paper_words"]
     assert len(words["samples"]["1.0"]) == 2 and len(words["samples"]["1.0"][0].split()) == 5
     assert all(len(v) == 2 for v in words["neighbours"].values())
