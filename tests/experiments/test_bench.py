@@ -75,6 +75,7 @@ def test_tiny_bench_in_process_without_torch(tmp_path, monkeypatch, small_ceilin
     command = f"jaxnn bench --quick --only scaling --out {tmp_path}"
     assert md.startswith(f"Command: `{command}`") and data["command"] == command
     assert len(data["load_average"]) == 2 and "Load average (1 min)" in md
+    assert data["machine"]["cores"] >= 1 and f"Machine: {data['machine']['cpu']}, " in md
     assert data["matmul_gflops"] > 0 and data["quick"] is True
     rows = data["rows"]
     got = {(r["model"], r["config"], r["impl"]) for r in rows}
@@ -116,3 +117,20 @@ def test_tiny_bench_in_subprocesses_merges_rows(tmp_path, monkeypatch, small_cei
     assert all(r["peak_mb"] > 0 for r in jaxnn_rows)
     assert "`scaling` ran in its own process" in (tmp_path / "bench.md").read_text()
     assert not list(tmp_path.glob(".bench-*.json"))      # the hand-over file is cleaned up
+
+
+def test_machine_names_cpu_cores_vector_extensions_and_versions(tmp_path):
+    from jaxnn_experiments import _machine
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\n"
+                    "flags\t\t: fpu sse2 avx2 fma avx512f\n\n"
+                    "processor\t: 1\nmodel name\t: Other\nflags\t\t: sse2\n")
+    assert _machine._cpuinfo(str(info)) == ("Test CPU 9000",
+                                            ["fpu", "sse2", "avx2", "fma", "avx512f"])
+    assert _machine._cpuinfo(str(tmp_path / "absent")) == ("", [])
+    d = _machine.describe()
+    assert d["cores"] >= 1 and d["cpu"] and d["jax"] and set(d["simd"]) <= set(_machine._SIMD)
+    fake = {"cpu": "Test CPU", "cores": 2, "simd": ["avx2"], "jax": "1.0", "jaxlib": "1.0",
+            "torch": None}
+    assert _machine.summary(fake) == "Test CPU, 2 cores (avx2), jax 1.0, jaxlib 1.0"
