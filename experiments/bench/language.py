@@ -8,17 +8,19 @@ Two models at the sizes of the Brown runs (|V| = 17,905, the paper's vocabulary 
   one layer, T = 35, batch 20), truncated BPTT over one chunk per step.
 
 A training step is the loss (mean NLL), its gradient and a plain SGD update, the same model
-written in PyTorch beside it (``torch.set_num_threads`` as the other benches, through
-:func:`_timing.torch_or_none`), in one process, in interleaved rounds: each round times every
-implementation (median of ``repeat`` calls); a row reports the best round and the note lists
-every round, and the torch row's ratio comes with its spread over the rounds. GFLOP/s counts
+written in PyTorch beside it at 1 and at 2 threads (``torch[1t]``, ``torch[2t]``), in one
+process, in interleaved rounds (:func:`_timing.compare`, as the other benches): each round
+times every implementation (median of ``repeat`` calls); a row reports the median over rounds
+with its range, a peer's ratio is the median of its per-round ratios with their range, flagged
+where the rounds disagree, and the note gives tokens per second. GFLOP/s counts
 the multiply-adds of the forward pass ×3 (forward + two backward products); the table puts it
 beside the large-matmul ceiling measured in the same run.
 """
 
 from __future__ import annotations
 
-from ._timing import block, compile_stats, median_ms, missing_row, torch_or_none
+from ._timing import (block, compare, compile_stats, missing_row, stat_rows, torch_or_none,
+                      torch_threads)
 
 LR = 0.1
 BROWN_V = 17_905
@@ -124,34 +126,22 @@ def _lstm_torch(torch, V, m, h, T, B):
     return step
 
 
-def _rows(model, config, tokens, flops, jax_step, args, torch_step, rounds, repeat,
+def _rows(model, config, tokens, flops, jax_step, args, torch, torch_step, rounds, repeat,
           torch_peer):
-    """Interleaved rounds of jaxnn (and torch); rows with tokens/s, GFLOP/s, the ratio."""
+    """Interleaved rounds of jaxnn and torch at 1 and 2 threads; rows with tokens/s, GFLOP/s
+    and each peer's median per-round ratio with its range (``_timing.compare``)."""
     compile_s, peak = compile_stats(jax_step, *args)
     block(jax_step(*args))
-    fns = {"jaxnn": lambda: block(jax_step(*args))}
+    fns, setup = {"jaxnn": lambda: block(jax_step(*args))}, {}
     if torch_step is not None:
-        fns["torch"] = torch_step
-    times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            times[k].append(median_ms(fn, warmup=1, repeat=repeat))
-    rows = []
-    for k, ts in times.items():
-        best = min(ts)
-        row = {"model": model, "config": config, "impl": k, "median_ms": best,
-               "tokens_per_s": tokens / (best * 1e-3), "gflops": flops / (best * 1e-3) / 1e9,
-               "rounds_ms": ts}
-        note = f"{tokens / (best * 1e-3):,.0f} tokens/s; rounds " + \
-               ", ".join(f"{t:.1f}" for t in ts) + " ms"
-        if k == "jaxnn":
-            row.update(compile_s=compile_s, peak_mb=peak)
-        else:
-            ratios = sorted(t / j for t, j in zip(ts, times["jaxnn"]))
-            row["ratio_spread"] = (ratios[0], ratios[-1])
-            note += f"; per-round torch/jaxnn {ratios[0]:.2f}–{ratios[-1]:.2f}×"
-        row["note"] = note
-        rows.append(row)
+        tf, setup = torch_threads(torch, torch_step)
+        fns.update(tf)
+    stats = compare(fns, setup=setup, warmup=1, rounds=rounds, per_round=repeat)
+    meta = {k: {"tokens_per_s": tokens / (st["median_ms"] * 1e-3),
+                "note": f"{tokens / (st['median_ms'] * 1e-3):,.0f} tokens/s"}
+            for k, st in stats.items()}
+    meta["jaxnn"].update(compile_s=compile_s, peak_mb=peak)
+    rows = stat_rows(model, config, stats, flops=flops, meta=meta)
     if torch_step is None and torch_peer:
         rows.append(missing_row(model, config, "torch", "torch not installed"))
     return rows
@@ -164,7 +154,7 @@ def bench_nplm(V=BROWN_V, n=5, m=60, h=50, B=256, *, rounds=3, repeat=10,
     torch = torch_or_none() if torch_peer else None
     t_step = _nplm_torch(torch, V, n, m, h, B) if torch is not None else None
     return _rows("nplm", f"V={V} n={n} m={m} h={h} B={B}", B, B * nplm_flops(V, n, m, h, True),
-                 step, (p, batch), t_step, rounds, repeat, torch_peer)
+                 step, (p, batch), torch, t_step, rounds, repeat, torch_peer)
 
 
 def bench_lstm_lm(V=BROWN_V, m=200, h=200, T=35, B=20, *, rounds=3, repeat=10,
@@ -174,12 +164,12 @@ def bench_lstm_lm(V=BROWN_V, m=200, h=200, T=35, B=20, *, rounds=3, repeat=10,
     torch = torch_or_none() if torch_peer else None
     t_step = _lstm_torch(torch, V, m, h, T, B) if torch is not None else None
     return _rows("lstm-lm", f"V={V} m={m} h={h} T={T} B={B}", B * T, 3 * B * T * fpt,
-                 step, (p, batch), t_step, rounds, repeat, torch_peer)
+                 step, (p, batch), torch, t_step, rounds, repeat, torch_peer)
 
 
 def run(quick: bool) -> list[dict]:
     """Benchmark rows (see :mod:`experiments.bench._timing`); quick: fewer rounds."""
-    r, k = (2, 5) if quick else (5, 10)
+    r, k = (3, 5) if quick else (5, 10)
     return bench_nplm(rounds=r, repeat=k) + bench_lstm_lm(rounds=r, repeat=k)
 
 
