@@ -16,13 +16,13 @@ process, for tests), merges the rows and writes ``bench.md`` and ``bench.json``:
   understates the ceiling;
 - compile seconds and peak memory (``peak_mb``, how it is measured: ``_timing``'s docstring);
 - a summary line naming the peers that were missing (e.g. torch not installed), and notes: the
-  subprocess max RSS of each module, models the issue asks for that the project lacks (NPLM).
+  machine (CPU model, cores, vector extensions, versions) and the subprocess max RSS of each
+  module.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import os
 import pkgutil
@@ -70,11 +70,8 @@ def missing_summary(rows: list[dict]) -> str:
 
 
 def notes(modules: dict[str, dict]) -> list[str]:
-    """Table notes: models the project lacks, per-module subprocess stats and failures."""
+    """Table notes: per-module subprocess stats and failures."""
     lines = []
-    if importlib.util.find_spec("jaxnn.models.nplm") is None:
-        lines.append("NPLM (Bengio et al.'s neural probabilistic language model): there is no "
-                     "NPLM model in jaxnn yet, so it has no rows.")
     for name, m in modules.items():
         if m.get("max_rss_mb") is not None:
             lines.append(f"`{name}` ran in its own process: {m['wall_s']:.0f} s, max RSS "
@@ -100,8 +97,6 @@ def table_markdown(rows: list[dict], ceiling: float, extra_notes: Sequence[str] 
         if ratio is None and ms and base and r["impl"] != "jaxnn":
             ratio = ms / base
         lo, hi = r.get("ratio_lo"), r.get("ratio_hi")
-        if lo is None and r.get("ratio_spread"):
-            lo, hi = r["ratio_spread"]
         ms_range = (f"{r['ms_lo']:.2f}–{r['ms_hi']:.2f}" if r.get("ms_lo") is not None else "")
         gf = r.get("gflops") or None
         share = _fmt(100 * gf / ceiling if gf and ceiling else None, ".0f")

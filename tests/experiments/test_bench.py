@@ -93,8 +93,6 @@ def test_tiny_bench_in_process_without_torch(tmp_path, monkeypatch, small_ceilin
             assert r["gflops"] > 0
     assert "Missing peers: torch (torch not installed: mlp scaling)." in md
     assert data["missing_peers"] in md
-    import importlib.util
-    assert ("no NPLM model" in md) == (importlib.util.find_spec("jaxnn.models.nplm") is None)
 
 
 def test_isolated_module_failure_is_reported_not_raised(tmp_path, small_ceiling):
@@ -134,3 +132,19 @@ def test_machine_names_cpu_cores_vector_extensions_and_versions(tmp_path):
     fake = {"cpu": "Test CPU", "cores": 2, "simd": ["avx2"], "jax": "1.0", "jaxlib": "1.0",
             "torch": None}
     assert _machine.summary(fake) == "Test CPU, 2 cores (avx2), jax 1.0, jaxlib 1.0"
+
+
+def test_reruns_table_puts_each_reruns_ratio_side_by_side():
+    from jaxnn_experiments.bench import _reruns as reruns
+
+    def run(r, lo, hi, flag=""):
+        return {"command": "jaxnn bench --quick", "rows": [
+            {"model": "m", "config": "c", "impl": "jaxnn", "median_ms": 1.0},
+            {"model": "m", "config": "c", "impl": "torch[2t]", "ratio": r, "ratio_lo": lo,
+             "ratio_hi": hi, "flag": flag}]}
+    md = reruns.table([run(1.2, 1.1, 1.3), run(0.9, 0.5, 1.4, "rounds disagree")])
+    assert "| m | c | torch[2t] | 1.20× [1.10–1.30] | 0.90× [0.50–1.40] ⚠ | no |" in md
+    assert "jaxnn |" not in md.split("|---|")[-1]          # jaxnn has no ratio to itself
+    assert "| yes |" in reruns.table([run(1.2, 1.1, 1.3), run(1.0, 1.0, 1.1)])
+    with pytest.raises(ValueError, match="no bench.json"):
+        reruns.table([])
