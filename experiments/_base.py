@@ -8,7 +8,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import signal
 import sys
 import threading
@@ -191,8 +190,7 @@ def _environment() -> dict[str, Any]:
     m = _machine.describe()
     return {"jax": jax.__version__, "backend": jax.default_backend(),
             "devices": [str(d) for d in jax.devices()],
-            "python": platform.python_version(), "cpu": m["cpu"], "cores": m["cores"],
-            "simd": m["simd"]}
+            **{k: m[k] for k in ("python", "cpu", "cores", "simd")}}
 
 
 def write_results(out: Path, record: dict[str, Any]) -> None:

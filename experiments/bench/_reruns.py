@@ -58,7 +58,8 @@ def table(runs: list[dict]) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        print("usage: python -m jaxnn_experiments.bench._reruns OUT.md A/bench.json "
+              "[B/bench.json ...]", file=sys.stderr)
         return 2
     out, paths = Path(argv[0]), [Path(p) for p in argv[1:]]
     runs = [json.loads(p.read_text()) for p in paths]

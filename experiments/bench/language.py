@@ -126,15 +126,17 @@ def _lstm_torch(torch, V, m, h, T, B):
     return step
 
 
-def _rows(model, config, tokens, flops, jax_step, args, torch, torch_step, rounds, repeat,
+def _rows(model, config, tokens, flops, jax_step, args, make_torch_step, rounds, repeat,
           torch_peer):
     """Interleaved rounds of jaxnn and torch at 1 and 2 threads; rows with tokens/s, GFLOP/s
-    and each peer's median per-round ratio with its range (``_timing.compare``)."""
+    and each peer's median per-round ratio with its range (``_timing.compare``).
+    ``make_torch_step(torch)`` builds the PyTorch step when the peer is asked for and installed."""
     compile_s, peak = compile_stats(jax_step, *args)
     block(jax_step(*args))
     fns, setup = {"jaxnn": lambda: block(jax_step(*args))}, {}
-    if torch_step is not None:
-        tf, setup = torch_threads(torch, torch_step)
+    torch = torch_or_none() if torch_peer else None
+    if torch is not None:
+        tf, setup = torch_threads(torch, make_torch_step(torch))
         fns.update(tf)
     stats = compare(fns, setup=setup, warmup=1, rounds=rounds, per_round=repeat)
     meta = {k: {"tokens_per_s": tokens / (st["median_ms"] * 1e-3),
@@ -142,7 +144,7 @@ def _rows(model, config, tokens, flops, jax_step, args, torch, torch_step, round
             for k, st in stats.items()}
     meta["jaxnn"].update(compile_s=compile_s, peak_mb=peak)
     rows = stat_rows(model, config, stats, flops=flops, meta=meta)
-    if torch_step is None and torch_peer:
+    if torch is None and torch_peer:
         rows.append(missing_row(model, config, "torch", "torch not installed"))
     return rows
 
@@ -151,20 +153,18 @@ def bench_nplm(V=BROWN_V, n=5, m=60, h=50, B=256, *, rounds=3, repeat=10,
                torch_peer=True) -> list[dict]:
     """Rows for the NPLM (MLP1 shape by default) training step, B windows per step."""
     step, p, batch = _nplm_jax(V, n, m, h, B)
-    torch = torch_or_none() if torch_peer else None
-    t_step = _nplm_torch(torch, V, n, m, h, B) if torch is not None else None
     return _rows("nplm", f"V={V} n={n} m={m} h={h} B={B}", B, B * nplm_flops(V, n, m, h, True),
-                 step, (p, batch), torch, t_step, rounds, repeat, torch_peer)
+                 step, (p, batch), lambda torch: _nplm_torch(torch, V, n, m, h, B), rounds,
+                 repeat, torch_peer)
 
 
 def bench_lstm_lm(V=BROWN_V, m=200, h=200, T=35, B=20, *, rounds=3, repeat=10,
                   torch_peer=True) -> list[dict]:
     """Rows for the one-layer LSTM LM training step over a (B, T) chunk."""
     step, p, batch, fpt = _lstm_jax(V, m, h, T, B)
-    torch = torch_or_none() if torch_peer else None
-    t_step = _lstm_torch(torch, V, m, h, T, B) if torch is not None else None
     return _rows("lstm-lm", f"V={V} m={m} h={h} T={T} B={B}", B * T, 3 * B * T * fpt,
-                 step, (p, batch), torch, t_step, rounds, repeat, torch_peer)
+                 step, (p, batch), lambda torch: _lstm_torch(torch, V, m, h, T, B), rounds,
+                 repeat, torch_peer)
 
 
 def run(quick: bool) -> list[dict]:
