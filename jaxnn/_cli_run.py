@@ -134,6 +134,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     with INTERRUPTS.deferred():  # a C extension interrupted half-loaded can crash later
         import jax  # noqa: F401 - loaded here, under the deferral
 
+        if args.cpu_devices is not None:  # before anything runs: the backend fixes the count
+            from jaxnn.train import parallel
+
+            parallel.split_host_cpu(args.cpu_devices)
         import jaxnn_experiments._base  # noqa: F401
     if args.distributed:
         _initialize_distributed(args)
@@ -148,10 +152,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if sets:
             configs[name] = override(module.QUICK if args.quick else module.FULL, sets,
                                      optional=getattr(module, "OPTIONAL", None), experiment=name)
-    if args.data_parallel or args.devices is not None:
+    if args.data_parallel or args.devices is not None or args.cpu_devices is not None:
         from jaxnn.train import parallel
 
-        mesh = parallel.make_mesh(args.devices)
+        mesh = parallel.make_mesh(args.devices,
+                                  backend="cpu" if args.cpu_devices is not None else None)
         print(f"data-parallel over {mesh.devices.size} device(s): "
               f"{'; '.join(device_lines(list(mesh.devices.flat)))}")
         with parallel.data_parallel(mesh):

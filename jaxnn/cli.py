@@ -6,6 +6,7 @@
                                                  prints the time it takes; runs with --yes)
     jaxnn run ... --tensorboard DIR              also stream the training scalars to TensorBoard
     jaxnn run ... --data-parallel [--devices N]  every train step sharded over the devices
+    jaxnn run ... --cpu-devices N                the host CPU as N devices, steps sharded over them
     jaxnn run ... --distributed [--coordinator HOST:PORT --num-processes N --process-id I]
                                                  multi-host: jax.distributed.initialize() first
     jaxnn info                                   backend, devices, versions
@@ -143,6 +144,17 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    """``--cpu-devices``: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``jaxnn`` argument parser (every option documented in ``--help``)."""
     raw = argparse.RawDescriptionHelpFormatter
@@ -176,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shard every train step's batch over all devices (jax.sharding)")
     r.add_argument("--devices", type=int, default=None,
                    help="with --data-parallel: use only the first N devices")
+    r.add_argument("--cpu-devices", type=_positive_int, default=None, metavar="N",
+                   help="present the host CPU as N devices and shard every train step's "
+                        "batch over them (implies --data-parallel; one device per core makes "
+                        "the recurrent models' steps use every core)")
     r.add_argument("--yes", action="store_true",
                    help="with 'all' in full mode: run (without it, only the time each "
                         "experiment takes is printed)")

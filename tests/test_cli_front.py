@@ -123,3 +123,24 @@ def test_every_experiment_has_a_duration_and_measured_ones_match_their_record():
 def test_human_wall_times():
     assert [_durations.human(s) for s in (8, 89, 560, 5399, 11500)] == \
         ["8 s", "89 s", "9 min", "90 min", "3.2 h"]
+
+
+def test_run_cpu_devices_splits_the_cpu_and_shards_over_it(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "jaxnn", "run", "chain-rule", "--quick",
+                           "--cpu-devices", "2", "--out", str(out)], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert proc.returncode == 0, proc.stderr
+    assert "data-parallel over 2 device(s): 2 × cpu, ids 0-1" in proc.stdout
+    record = json.loads((out / "results.json").read_text())
+    assert record["environment"]["devices"] == ["cpu:0", "cpu:1"]
+    assert "--cpu-devices 2" in record["command"]
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_run_cpu_devices_refuses_a_bad_count(bad, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", "chain-rule", "--quick", "--cpu-devices", bad])
+    assert e.value.code == 2
+    assert "--cpu-devices" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """``jaxnn bench``: per-model speed benchmarks against Flax and PyTorch, one table.
 
 Each module here (``mlp``, ``lenet``, ``rnn``, ``scaling``, ...) exposes
-``run(quick) -> list[dict]`` (see :mod:`jaxnn_experiments.bench._timing` for the row keys).
+``run(quick) -> list[dict]`` (see :mod:`jaxnn_experiments.bench._timing` for the row keys) and
+optionally ``setup_process()``, called in its subprocess before JAX runs anything.
 :func:`main` runs each module in its own Python subprocess (so one model's compiled caches,
 thread pools and allocator state do not disturb the next; ``isolate=False`` runs them in this
 process, for tests), merges the rows and writes ``bench.md`` and ``bench.json``:
@@ -132,6 +133,8 @@ def _child(name: str, quick: str, path: str) -> None:
 
     kept = host.apply_from_environment()      # as ``jaxnn bench`` does in its own process
     module = importlib.import_module(f"{__name__}.{name}")     # fail fast
+    if hasattr(module, "setup_process"):      # before JAX runs anything (e.g. split the CPU)
+        module.setup_process()
     ceiling = matmul_gflops(128 if os.environ.get("JAXNN_BENCH_TINY") == "1" else 1024)
     rows = module.run(quick == "1")
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss     # kilobytes on Linux

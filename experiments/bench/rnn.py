@@ -6,15 +6,49 @@ of the per-round ratios, their ranges, and a flag where the rounds disagree; PyT
 2 threads). A training step is loss = mean(h²) over all outputs, its gradient and an SGD update.
 FLOPs: a fused LSTM costs 2·4H·(H+D) = 8·H·(H+D) per token forward (GRU: 6·H·(H+D)), a
 training step about 3× that. Compile time of the jaxnn step is reported for T = 10, 100, 1000:
-``lax.scan`` keeps it flat in T.
+``lax.scan`` keeps it flat in T. In its own process (``jaxnn bench``) the host CPU is split into
+one JAX device per core first, and each size gets a second set of rows: jaxnn's step with the
+batch sharded over those devices (what ``jaxnn run NAME --cpu-devices N`` trains with), against
+the same peers in the same rounds.
 """
 
 from __future__ import annotations
 
-from ._timing import (block, compare, compile_seconds, missing_row, stat_rows, torch_or_none,
-                      torch_threads)
+import os
+
+from ._timing import (block, compile_seconds, interleaved_rounds, missing_row, round_stats,
+                      stat_rows, torch_or_none, torch_threads)
 
 LR = 1e-3
+#: the name of jaxnn's step with the batch sharded over the host CPU split into one device
+#: per core (``jaxnn.train.parallel.split_host_cpu``), in the rows of that config
+SPLIT = "jaxnn[1 device]"
+
+
+def setup_process() -> None:
+    """Split the host CPU into one JAX device per core of this process (before JAX starts), so
+    :func:`bench_cell` can also time the step sharded over them."""
+    from jaxnn.train import parallel
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cores and cores > 1:
+        parallel.split_host_cpu(cores)
+
+
+def _split_step(step, p, x):
+    """``step`` on ``(p, x)`` placed over every CPU device (p replicated, x split on its batch
+    axis), or None where there is one CPU device, or the batch does not divide."""
+    import jax
+
+    from jaxnn.train import parallel
+
+    devices = jax.devices("cpu")
+    if len(devices) < 2 or x.shape[0] % len(devices):
+        return None
+    mesh = parallel.make_mesh(devices=devices)
+    ps, xs = parallel.replicate(p, mesh), parallel.shard_batch(x, mesh)
+    block(step(ps, xs))
+    return len(devices), (lambda: block(step(ps, xs)))
 CELL = {"lstm": "lstm", "gru": "gru_reset_after"}  # the cells Flax's and PyTorch's match
 
 
@@ -72,7 +106,10 @@ def _torch_step(torch, kind: str, B: int, D: int, H: int, T: int):
 def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 5, repeat: int = 5,
                torch_peer: bool = True) -> list[dict]:
     """Rows for one (cell, size): jaxnn's default impl (what ``impl="auto"`` picks for the
-    cell), the other jaxnn impl, Flax, PyTorch."""
+    cell), the other jaxnn impl, Flax, PyTorch; where the process has several CPU devices
+    (:func:`setup_process`) also the rows of config ``"…, batch over N CPU devices"``: jaxnn's
+    step sharded over them against the same peers and against itself on one device
+    (:data:`SPLIT`), timed in the same interleaved rounds."""
     from jaxnn.nn import cells
     from jaxnn.nn import recurrent as R
 
@@ -84,15 +121,24 @@ def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 5, re
     for k, (step, p) in steps.items():
         block(step(p, x))
         fns[names[k]] = (lambda step=step, p=p: block(step(p, x)))
+    split = _split_step(*steps[default], x)
+    if split is not None:
+        fns["split"] = split[1]
     torch = torch_or_none() if torch_peer else None
     setup = {}
     if torch is not None:
         tf, setup = torch_threads(torch, _torch_step(torch, kind, B, D, H, T))
         fns.update(tf)
-    stats = compare(fns, setup=setup, warmup=1, rounds=rounds, per_round=repeat)
+    times = interleaved_rounds(fns, setup=setup, warmup=1, rounds=rounds, per_round=repeat)
     config = f"B={B} D={D} H={H} T={T}"
     flops = 3 * 2 * gates(kind) * H * (H + D) * B * T
-    rows = stat_rows(kind, config, stats, flops=flops)
+    split_ms = times.pop("split", None)
+    rows = stat_rows(kind, config, round_stats(times), flops=flops)
+    if split_ms is not None:
+        peers = {k: v for k, v in times.items() if k in ("flax", "torch[1t]", "torch[2t]")}
+        rows += stat_rows(kind, f"{config}, batch over {split[0]} CPU devices",
+                          round_stats({"jaxnn": split_ms, SPLIT: times["jaxnn"], **peers}),
+                          flops=flops)
     if torch is None and torch_peer:
         rows.append(missing_row(kind, config, "torch", "torch not installed"))
     return rows
@@ -126,6 +172,8 @@ def run(quick: bool) -> list[dict]:
 
 if __name__ == "__main__":  # python -m experiments.bench.rnn [--full]
     import sys
+
+    setup_process()
 
     from . import table_markdown
     from ._timing import matmul_gflops

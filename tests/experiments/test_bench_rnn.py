@@ -1,6 +1,8 @@
 """Smoke test of the recurrent benchmark at toy sizes (no PyTorch needed)."""
 
 import math
+import subprocess
+import sys
 
 from jaxnn.nn import cells, recurrent
 from jaxnn_experiments.bench import rnn as bench
@@ -21,3 +23,40 @@ def test_bench_rows_are_complete_and_sane():
 
 def test_gate_counts_come_from_the_cells():
     assert bench.gates("lstm") == 4 and bench.gates("gru") == 3
+
+
+def _in_split_process(body: str) -> str:
+    """stdout of ``body`` run in a fresh process whose CPU is split in two (what the bench's
+    subprocess does first), with ``rnn`` the bench module."""
+    code = ("from jaxnn_experiments.bench import rnn\n"
+            "from jaxnn.train import parallel\n"
+            "parallel.split_host_cpu(2)\n" + body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=300).stdout
+
+
+def test_split_rows_time_the_step_sharded_over_the_cpu_devices():
+    # each size also gets rows of jaxnn's sharded step against the same peers and itself
+    out = _in_split_process(
+        "rows = rnn.bench_cell('lstm', 4, 3, 4, 5, rounds=2, repeat=1, torch_peer=False)\n"
+        "for r in rows:\n"
+        "    print('ROW', r['config'], '|', r['impl'], '|', r.get('ratio'))\n")
+    rows = [ln[4:].split(" | ") for ln in out.splitlines() if ln.startswith("ROW ")]
+    split = "B=4 D=3 H=4 T=5, batch over 2 CPU devices"
+    assert {impl for cfg, impl, _ in rows if cfg == split} == {"jaxnn", bench.SPLIT, "flax"}
+    assert {impl for cfg, impl, _ in rows if cfg == "B=4 D=3 H=4 T=5"} == {
+        "jaxnn", "jaxnn[autodiff]", "flax"}
+    ratios = {impl: r for cfg, impl, r in rows if cfg == split}
+    assert ratios["jaxnn"] == "None" and float(ratios[bench.SPLIT]) > 0
+
+
+def test_no_split_rows_on_one_device():
+    rows = bench.bench_cell("lstm", 4, 3, 4, 5, rounds=1, repeat=1, torch_peer=False)
+    assert all("CPU devices" not in r["config"] for r in rows)
+
+
+def test_an_odd_batch_gets_no_split_rows():
+    out = _in_split_process(
+        "rows = rnn.bench_cell('gru', 3, 3, 4, 5, rounds=1, repeat=1, torch_peer=False)\n"
+        "print('SPLIT', sum('CPU devices' in r['config'] for r in rows))\n")
+    assert "SPLIT 0" in out

@@ -64,3 +64,37 @@ def test_num_devices_range():
 def test_empty_batch_is_refused():
     with pytest.raises(JaxnnError, match="batch size must be >= 1"):
         parallel.shard_batch((np.zeros((0, 2)), np.zeros(0)), parallel.make_mesh())
+
+
+def test_split_host_cpu_in_a_fresh_process():
+    # before JAX runs anything it splits the CPU (overriding the XLA flag); a second call with
+    # the same count is fine; another count, once the backend has started, is a clear error
+    code = ("import os; os.environ['XLA_FLAGS']='--xla_force_host_platform_device_count=4'\n"
+            "import jax\n"
+            "from jaxnn.train import parallel\n"
+            "from jaxnn.errors import JaxnnError\n"
+            "print('DEV', len(parallel.split_host_cpu(2)), len(jax.devices('cpu')))\n"
+            "print('AGAIN', len(parallel.split_host_cpu(2)))\n"
+            "try:\n"
+            "    parallel.split_host_cpu(3)\n"
+            "except JaxnnError as e:\n"
+            "    print('ERR', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert "DEV 2 2" in out and "AGAIN 2" in out
+    assert "ERR the CPU backend already started with 2 device(s), so it cannot be split " \
+           "into 3" in out
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_split_host_cpu_refuses_a_bad_count(bad):
+    with pytest.raises(JaxnnError, match="num_devices must be a positive integer"):
+        parallel.split_host_cpu(bad)
+
+
+def test_split_host_cpu_after_start_names_the_counts():
+    jax.devices()                                    # this process's backend has started
+    n = len(jax.devices("cpu"))
+    assert parallel.split_host_cpu(n) == jax.devices("cpu")
+    with pytest.raises(JaxnnError, match=f"already started with {n} device"):
+        parallel.split_host_cpu(n + 1)
