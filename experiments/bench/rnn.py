@@ -20,9 +20,9 @@ from ._timing import (block, compile_seconds, interleaved_rounds, missing_row, r
                       stat_rows, torch_or_none, torch_threads)
 
 LR = 1e-3
-#: the name of jaxnn's step with the batch sharded over the host CPU split into one device
-#: per core (``jaxnn.train.parallel.split_host_cpu``), in the rows of that config
-SPLIT = "jaxnn[1 device]"
+#: in the rows of the step sharded over the host CPU split into one device per core
+#: (``jaxnn.train.parallel.split_host_cpu``), the name of jaxnn's step on one device
+ONE_DEVICE = "jaxnn[1 device]"
 
 
 def setup_process() -> None:
@@ -36,8 +36,9 @@ def setup_process() -> None:
 
 
 def _split_step(step, p, x):
-    """``step`` on ``(p, x)`` placed over every CPU device (p replicated, x split on its batch
-    axis), or None where there is one CPU device, or the batch does not divide."""
+    """``(N, call)``: the number of CPU devices and a timed-call closure of ``step`` on
+    ``(p, x)`` placed over them (p replicated, x split on its batch axis); None where there is
+    one CPU device or the batch does not divide over them."""
     import jax
 
     from jaxnn.train import parallel
@@ -109,7 +110,7 @@ def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 5, re
     cell), the other jaxnn impl, Flax, PyTorch; where the process has several CPU devices
     (:func:`setup_process`) also the rows of config ``"…, batch over N CPU devices"``: jaxnn's
     step sharded over them against the same peers and against itself on one device
-    (:data:`SPLIT`), timed in the same interleaved rounds."""
+    (:data:`ONE_DEVICE`), timed in the same interleaved rounds."""
     from jaxnn.nn import cells
     from jaxnn.nn import recurrent as R
 
@@ -137,7 +138,7 @@ def bench_cell(kind: str, B: int, D: int, H: int, T: int, *, rounds: int = 5, re
     if split_ms is not None:
         peers = {k: v for k, v in times.items() if k in ("flax", "torch[1t]", "torch[2t]")}
         rows += stat_rows(kind, f"{config}, batch over {split[0]} CPU devices",
-                          round_stats({"jaxnn": split_ms, SPLIT: times["jaxnn"], **peers}),
+                          round_stats({"jaxnn": split_ms, ONE_DEVICE: times["jaxnn"], **peers}),
                           flops=flops)
     if torch is None and torch_peer:
         rows.append(missing_row(kind, config, "torch", "torch not installed"))

@@ -43,11 +43,11 @@ def test_split_rows_time_the_step_sharded_over_the_cpu_devices():
         "    print('ROW', r['config'], '|', r['impl'], '|', r.get('ratio'))\n")
     rows = [ln[4:].split(" | ") for ln in out.splitlines() if ln.startswith("ROW ")]
     split = "B=4 D=3 H=4 T=5, batch over 2 CPU devices"
-    assert {impl for cfg, impl, _ in rows if cfg == split} == {"jaxnn", bench.SPLIT, "flax"}
+    assert {impl for cfg, impl, _ in rows if cfg == split} == {"jaxnn", bench.ONE_DEVICE, "flax"}
     assert {impl for cfg, impl, _ in rows if cfg == "B=4 D=3 H=4 T=5"} == {
         "jaxnn", "jaxnn[autodiff]", "flax"}
     ratios = {impl: r for cfg, impl, r in rows if cfg == split}
-    assert ratios["jaxnn"] == "None" and float(ratios[bench.SPLIT]) > 0
+    assert ratios["jaxnn"] == "None" and float(ratios[bench.ONE_DEVICE]) > 0
 
 
 def test_no_split_rows_on_one_device():
