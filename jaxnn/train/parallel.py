@@ -68,7 +68,9 @@ def split_host_cpu(num_devices: int) -> list[jax.Device]:
     Split into one device per core and sharded over them (:func:`make_mesh` with
     ``backend="cpu"``, :class:`data_parallel`), each core runs the recurrence of its part of
     the batch: the LSTM step at B = 32, H = 256, T = 100 took 0.6–0.85× the single-device time on
-    2 cores, the GRU's 0.55–0.8× (docs/PERF.md). Below H ≈ 64 the step is too small to gain.
+    2 cores, the GRU's 0.55–0.8× (docs/PERF.md). Below H ≈ 64 the step is too small to gain,
+    and steps made of large matmuls (LeNet-5, the language models' softmax layer) already use
+    every core on one device: sharded, they took 1.0–1.2× the single-device time.
     ``jaxnn run NAME --cpu-devices N`` does this from the shell.
 
     Call it before JAX runs anything (right after ``import jax``): the CPU backend fixes its
