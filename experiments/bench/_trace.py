@@ -117,11 +117,7 @@ def report(kind: str, B: int, H: int, T: int, *, D: int = 64, devices: int = 1,
         split = rnn._split_step(step, p, x)
         if split is None:
             raise SystemExit(f"cannot split B={B} over {len(jax.devices('cpu'))} CPU devices")
-        call = split[1]
-        from jaxnn.train import parallel
-
-        mesh = parallel.make_mesh(devices=jax.devices("cpu"))
-        args = (parallel.replicate(p, mesh), parallel.shard_batch(x, mesh))
+        _, call, args = split
     else:
         def call():
             return block(step(p, x))

@@ -36,9 +36,9 @@ def setup_process() -> None:
 
 
 def _split_step(step, p, x):
-    """``(N, call)``: the number of CPU devices and a timed-call closure of ``step`` on
-    ``(p, x)`` placed over them (p replicated, x split on its batch axis); None where there is
-    one CPU device or the batch does not divide over them."""
+    """``(N, call, (ps, xs))``: the number of CPU devices, a timed-call closure of ``step`` on
+    ``(p, x)`` placed over them, and those placed arguments (p replicated, x split on its batch
+    axis); None where there is one CPU device or the batch does not divide over them."""
     import jax
 
     from jaxnn.train import parallel
@@ -49,7 +49,7 @@ def _split_step(step, p, x):
     mesh = parallel.make_mesh(devices=devices)
     ps, xs = parallel.replicate(p, mesh), parallel.shard_batch(x, mesh)
     block(step(ps, xs))
-    return len(devices), (lambda: block(step(ps, xs)))
+    return len(devices), (lambda: block(step(ps, xs))), (ps, xs)
 CELL = {"lstm": "lstm", "gru": "gru_reset_after"}  # the cells Flax's and PyTorch's match
 
 
