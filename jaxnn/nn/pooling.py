@@ -14,6 +14,7 @@ Layout: (B, P, *spatial), pooling over the spatial axes only.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
@@ -25,6 +26,27 @@ from jaxnn.errors import JaxnnError, ShapeError, check_choice, check_shape
 from jaxnn.nn.conv import as_tuple, map_axis, spatial_shape
 
 POOL_KINDS = ("max", "avg", "sum")
+
+# An exact average or sum tiling whose window has at most this many positions is pooled one
+# spatial axis at a time: the axis of size n is viewed as (n // m, m) and the m contiguous slices
+# along the new axis are added. XLA fuses those slices into the elementwise kernels on either
+# side, and their gradient (an edge pad of each slice, then a sum) fuses too. A reduction over
+# the whole reshaped view is a separate kernel instead (on XLA:CPU an XNNPACK reduction, the
+# slowest kernel of LeNet-5's step), and strided slices x[.., o::m, ..] have a gradient of
+# interior pads that XLA:CPU runs as one kernel each. Max pooling keeps the reduction, whose
+# gradient splits evenly between tied maxima (a chain of pairwise maxima would not).
+MAX_SLICED_WINDOW = 16
+
+
+def _tiled_by_slices(x: jax.Array, size: tuple[int, ...], kind: str, first: int) -> jax.Array:
+    """Sum ("sum") or average ("avg") pool the exact tiling of x's spatial axes ``first, …`` by
+    ``size`` windows, one axis at a time: view the axis of length n as (n // m, m) and add the
+    m slices along the second part (then divide by ``prod(size)`` for "avg")."""
+    for axis, m in zip(range(first, first + len(size)), size):
+        view = x.reshape(x.shape[:axis] + (x.shape[axis] // m, m) + x.shape[axis + 1:])
+        x = functools.reduce(jnp.add, [lax.index_in_dim(view, o, axis + 1, keepdims=False)
+                                       for o in range(m)])
+    return x / np.prod(size) if kind == "avg" else x
 
 
 def pool(x: jax.Array, size: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None,
@@ -60,7 +82,9 @@ def pool(x: jax.Array, size: int | Sequence[int] = 2, stride: int | Sequence[int
         raise ShapeError(f"pooling window {size} is larger than the feature maps {spatial} "
                          f"(x shape {tuple(x.shape)})")
     if stride == size and all(n % m == 0 for n, m in zip(spatial, size)):
-        # exact non-overlapping tiling: a reshape and a reduction (fast on every backend)
+        if kind != "max" and int(np.prod(size)) <= MAX_SLICED_WINDOW:
+            return _tiled_by_slices(x, size, kind, first=len(lead))
+        # larger tilings: a reshape and a reduction
         shape = lead + tuple(d for n, m in zip(spatial, size) for d in (n // m, m)) + tail
         axes = tuple(range(len(lead) + 1, len(lead) + 2 * nd, 2))
         r = x.reshape(shape)

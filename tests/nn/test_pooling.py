@@ -95,3 +95,38 @@ def test_channels_last_equals_transposed_channels_first(kind, stride):
                                np.asarray(PL.subsample(p, x)), rtol=1e-6)
     with pytest.raises(ShapeError, match=r"got maps \(3, 4\)"):
         PL.down(jnp.moveaxis(x, 1, -1)[:, :3], channels_last=True)
+
+
+@pytest.mark.parametrize("kind", ["avg", "sum"])
+@pytest.mark.parametrize("shape,size,channels_last", [
+    ((2, 3, 8), 2, False), ((2, 8, 3), (4,), True),          # 1-D
+    ((2, 3, 8, 6), (2, 3), False), ((2, 8, 6, 3), 2, True),  # 2-D, LeNet-5's layout last
+    ((1, 2, 4, 6, 2), 2, False), ((1, 4, 4, 4, 2), (2, 4, 2), True),  # 3-D; 16 positions
+    ((1, 2, 10, 10), 5, False),                               # 25 positions: the reduction
+])
+def test_exact_tiling_by_slices_equals_the_reduction(x64, monkeypatch, kind, shape, size,
+                                                     channels_last):
+    """Exact average/sum tilings are added up from contiguous slices of a reshaped view; the
+    values and the gradient (every input gets its window's cotangent, /|R| for "avg") must be
+    those of the reshape-and-reduce form, which a window over the limit still uses."""
+    x = jnp.asarray(np.random.default_rng(3).standard_normal(shape))
+    nd = len(shape) - 2
+    r = jnp.asarray(np.random.default_rng(4).standard_normal(
+        PL.pool(x, size, kind=kind, channels_last=channels_last).shape))
+
+    def loss(x):
+        return jnp.sum(r * PL.pool(x, size, kind=kind, channels_last=channels_last))
+
+    got, got_grad = loss(x), jax.grad(loss)(x)
+    monkeypatch.setattr(PL, "MAX_SLICED_WINDOW", 0)            # force the reduction
+    want, want_grad = loss(x), jax.grad(loss)(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-12, atol=1e-15)
+    # and the gradient is the notes' up(): each input gets its window's value (eq 164-165)
+    sizes = size if isinstance(size, tuple) else (size,) * nd
+    up = np.moveaxis(np.asarray(r), -1, 1) if channels_last else np.asarray(r)
+    for axis, m in zip(range(2, 2 + nd), sizes):
+        up = np.repeat(up, m, axis=axis)
+    up = np.moveaxis(up, 1, -1) if channels_last else up
+    scale = 1 / np.prod(sizes) if kind == "avg" else 1
+    np.testing.assert_allclose(got_grad, scale * up, rtol=1e-12)
