@@ -213,6 +213,8 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
         raise ShapeError(f"filter {tuple(kernel)} is larger than the input {spatial}"
                          f" padded by {pairs} (padding={padding!r}); got x {tuple(x.shape)}, "
                          f"W {tuple(W.shape)}")
+    if b is not None:
+        check_shape(b, (K,), "bias b (one per output map K)")
     if table is not None:
         W = W * table_mask(table, P, K, nd, W.dtype)
     if kind == "convolution":
@@ -232,13 +234,13 @@ def conv(x: jax.Array, W: jax.Array, b: jax.Array | None = None, *,
             raise JaxnnError(f"method='toeplitz' handles 1-D and 2-D convolution; got {nd} "
                              f"spatial axes (W {tuple(W.shape)}): use method='xla'")
         xl = x if channels_last else jnp.moveaxis(x, 1, -1)
-        z = toeplitz_correlation(jnp.pad(xl, ((0, 0),) + pairs + ((0, 0),)), W, strides)
+        z = toeplitz_correlation(jnp.pad(xl, ((0, 0),) + pairs + ((0, 0),)), W, strides, b)
         z = z if channels_last else jnp.moveaxis(z, -1, 1)
+        b = None                                           # added inside the product
     else:
         z = lax.conv_general_dilated(x, W, strides, pairs,
                                      dimension_numbers=_dimension_numbers(nd, channels_last))
     if b is not None:
-        check_shape(b, (K,), "bias b (one per output map K)")
         z = z + (b.reshape((1,) * (nd + 1) + (K,)) if channels_last
                  else b.reshape((1, K) + (1,) * nd))
     return z

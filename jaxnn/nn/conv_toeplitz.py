@@ -17,7 +17,10 @@ XLA's CPU convolution, forward and backward. The backward pass is a custom VJP w
 products, ``∂T = rowsᵀ·δ`` and ``∂rows = δ·Tᵀ``, whose results go back through the (linear)
 construction of T and of the rows by ``jax.vjp``; it builds rowsᵀ straight from the input,
 where autodiff would transpose a large δ (a third of LeNet-5's step time). Only reverse mode
-is defined (``jax.grad``, ``jax.vjp``). :func:`use_toeplitz` says when
+is defined (``jax.grad``, ``jax.vjp``). A bias b joins the product as one more input column
+of ones and one more row of T (b[k] under every output column (j, k)), as the recurrent layers
+fold theirs into the input projection: XLA:CPU ran the add and the bias gradient's reduction
+over every output position as kernels of their own. :func:`use_toeplitz` says when
 :func:`jaxnn.nn.conv.conv` picks it under ``method="auto"``.
 
 The same lowering covers the 1-D case (a unit row axis) and a filter as large as its input
@@ -106,45 +109,67 @@ def _rows_transposed(x: jax.Array, m: int, stride: int) -> jax.Array:
     return jnp.concatenate([xt[..., r].reshape(width * P, B * h_out) for r in slices], axis=0)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _product(x: jax.Array, W: jax.Array, stride: tuple[int, int]) -> jax.Array:
-    return _rows(x, W.shape[2], stride[0]) @ _filter_matrix(W, x.shape[2], stride[1])
+def _with_ones(a: jax.Array, axis: int) -> jax.Array:
+    """a with a row (axis 0) or column (axis −1) of ones appended."""
+    shape = (1, a.shape[1]) if axis == 0 else (a.shape[0], 1)
+    return jnp.concatenate([a, jnp.ones(shape, a.dtype)], axis=axis)
 
 
-def _product_fwd(x, W, stride):
-    return _product(x, W, stride), (x, W)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3,))
+def _product(x: jax.Array, W: jax.Array, b: jax.Array | None, stride: tuple[int, int]) -> jax.Array:
+    rows, T = _rows(x, W.shape[2], stride[0]), _filter_matrix(W, x.shape[2], stride[1])
+    if b is None:
+        return rows @ T
+    b_row = jnp.tile(b.astype(T.dtype), T.shape[1] // b.shape[0])[None]   # b[k] at every (j, k)
+    return _with_ones(rows, -1) @ jnp.concatenate([T, b_row])
+
+
+def _product_fwd(x, W, b, stride):
+    return _product(x, W, b, stride), (x, W, b)
 
 
 def _product_bwd(stride, res, g):
-    x, W = res
+    x, W, b = res
     m = W.shape[2]
     T, t_vjp = jax.vjp(lambda W: _filter_matrix(W, x.shape[2], stride[1]), W)
     rows_t = jax.linear_transpose(lambda x: _rows(x, m, stride[0]), x)   # rows is linear in x
-    (dW,) = t_vjp(_rows_transposed(x, m, stride[0]) @ g)                # dT = rowsᵀ g
+    left = _rows_transposed(x, m, stride[0])
+    if b is None:
+        (dW,) = t_vjp(left @ g)                                          # dT = rowsᵀ g
+        db = None
+    else:
+        dT = _with_ones(left, 0) @ g                                     # [rows, 1]ᵀ g
+        (dW,) = t_vjp(dT[:-1].astype(T.dtype))
+        db = dT[-1].reshape(-1, b.shape[0]).sum(0).astype(b.dtype)       # Σ over j of row b
     (dx,) = rows_t(g @ T.T)                                              # d rows = g Tᵀ
-    return dx, dW
+    return dx, dW, db
 
 
 _product.defvjp(_product_fwd, _product_bwd)
 
 
-def toeplitz_correlation(x: jax.Array, W: jax.Array, stride: Sequence[int]) -> jax.Array:
+def toeplitz_correlation(x: jax.Array, W: jax.Array, stride: Sequence[int],
+                         b: jax.Array | None = None) -> jax.Array:
     """Valid cross-correlation of channels-last maps by one matrix product.
 
     Args:
         x: (B, H, W_in, P) already zero-padded input maps (or (B, L, P) for 1-D).
         W: (K, P, m, n) filter bank, applied without flipping (or (K, P, n) for 1-D).
         stride: one int per spatial axis.
+        b: optional (K,) bias, added inside the product: a column of ones joins the rows and
+            the row ``b[k]`` at every output column (j, k) joins T, so neither the add nor the
+            bias gradient's reduction over (B, H_out, W_out) is a pass of its own.
 
     Returns:
         (B, H_out, W_out, K) (or (B, L_out, K)), H_out = (H − m)//s + 1 and likewise W_out.
         Differentiable (reverse mode: a custom VJP whose weight gradient ``rowsᵀ · δ`` reads
-        the input rows in transposed layout directly).
+        the input rows in transposed layout directly; ∂J/∂b is the extra row of that product,
+        summed over j).
     """
     if W.ndim == 3:                                    # 1-D: a unit row axis
-        return toeplitz_correlation(x[:, None], W[:, :, None], (1,) + tuple(stride))[:, 0]
+        return toeplitz_correlation(x[:, None], W[:, :, None], (1,) + tuple(stride), b)[:, 0]
     B, H, width, _ = x.shape
     K, _, m, n = W.shape
     sh, sw = (int(s) for s in stride)
     h_out, w_out = _out(H, m, sh), _out(width, n, sw)
-    return _product(x, W, (sh, sw)).reshape(B, h_out, w_out, K)
+    return _product(x, W, b, (sh, sw)).reshape(B, h_out, w_out, K)

@@ -283,3 +283,32 @@ def test_unfold_1d_matches_xla_values_and_gradients(padding, stride):
         np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-5, atol=1e-5)
     with pytest.raises(JaxnnError, match="1-D convolution"):
         C.conv(jnp.zeros((1, 1, 4, 4)), jnp.zeros((2, 1, 2, 2)), method="unfold")
+
+
+@pytest.mark.parametrize("shape,W_shape", [((2, 12, 11, 3), (4, 3, 3, 5)), ((2, 17, 3), (4, 3, 5))])
+def test_toeplitz_bias_in_the_product_equals_added_bias(x64, shape, W_shape):
+    # the bias joins the Toeplitz product (a ones column, a row of T); with and without it the
+    # product and XLA's convolution agree, and ∂J/∂b is Σ δ over batch and positions
+    rng = np.random.default_rng(9)
+    x = jnp.asarray(rng.standard_normal(shape))
+    W = jnp.asarray(rng.standard_normal(W_shape))
+    b = jnp.asarray(rng.standard_normal(W_shape[0]))
+    r = jnp.asarray(rng.standard_normal(C.conv(x, W, channels_last=True, method="xla").shape))
+
+    def loss(method, with_bias):
+        def f(x, W, b):
+            z = C.conv(x, W, b if with_bias else None, channels_last=True, method=method)
+            return jnp.sum(r * jnp.tanh(z))
+        return f
+
+    for with_bias in (True, False):
+        want = jax.value_and_grad(loss("xla", with_bias), argnums=(0, 1, 2))(x, W, b)
+        got = jax.value_and_grad(loss("toeplitz", with_bias), argnums=(0, 1, 2))(x, W, b)
+        np.testing.assert_allclose(float(got[0]), float(want[0]), rtol=1e-12)
+        for a, e in zip(got[1], want[1]):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-10, atol=1e-12)
+    z = C.conv(x, W, b, channels_last=True, method="toeplitz")
+    delta = r * (1 - jnp.tanh(z) ** 2)
+    g_b = jax.grad(loss("toeplitz", True), argnums=2)(x, W, b)
+    np.testing.assert_allclose(np.asarray(g_b), np.asarray(delta.reshape(-1, W_shape[0]).sum(0)),
+                               rtol=1e-10)
