@@ -153,7 +153,9 @@ def perplexity(logp) -> float:
     if a.size == 0:
         raise ShapeError("perplexity needs at least one log-probability; got an empty array")
     if np.isnan(a).any() or (a > 1e-12).any():
-        raise JaxnnError(f"logp must be log-probabilities ≤ 0; got max {np.nanmax(a)!r}"
+        finite = a[~np.isnan(a)]
+        largest = f"max {float(finite.max())!r}" if finite.size else "only NaN"
+        raise JaxnnError(f"logp must be log-probabilities ≤ 0; got {largest}"
                          f" ({int(np.isnan(a).sum())} NaN)")
     return float(np.exp(-np.mean(a)))
 
