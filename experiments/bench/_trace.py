@@ -1,6 +1,6 @@
 """Where the time of a recurrent training step goes, kernel by kernel, on each CPU thread.
 
-Traces the bench's LSTM or GRU training step (:mod:`experiments.bench.rnn`) with
+Traces the bench's LSTM, GRU or simple-RNN training step (:mod:`experiments.bench.rnn`) with
 ``jax.profiler`` and sums the trace per thread into three parts: **matmul** (the kernels whose
 HLO op is a ``dot_general``: per time step the recurrent products of the forward and backward
 scans, after the scans ``∂J/∂U`` and ``∂J/∂W``, before them the input projection), **other
@@ -141,20 +141,21 @@ def report(kind: str, B: int, H: int, T: int, *, D: int = 64, devices: int = 1,
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m jaxnn_experiments.bench._trace",
                                  description=__doc__.split("\n\n")[0])
-    ap.add_argument("kind", choices=("lstm", "gru"))
+    ap.add_argument("kind", choices=("lstm", "gru", "rnn"))
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--steps", type=int, default=100, help="T, the sequence length")
     ap.add_argument("--devices", type=int, default=1,
                     help="split the host CPU into this many devices, batch sharded over them")
     ap.add_argument("--calls", type=int, default=10, help="traced training steps")
+    ap.add_argument("--top", type=int, default=8, help="kernels listed per thread")
     args = ap.parse_args(argv)
     if args.devices > 1:
         from jaxnn.train import parallel
 
         parallel.split_host_cpu(args.devices)
     print(report(args.kind, args.batch, args.hidden, args.steps, devices=args.devices,
-                 calls=args.calls))
+                 calls=args.calls, top=args.top))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,19 @@
-"""Recurrent benchmark: LSTM and GRU training steps, jaxnn vs Flax ``nn.RNN`` vs PyTorch.
+"""Recurrent benchmark: LSTM, GRU and simple-RNN training steps, jaxnn vs Flax ``nn.RNN`` vs
+PyTorch.
 
 One process, side by side, interleaved rounds (each round times every implementation
 ``repeat`` times in turn; a row reports the median over rounds, the ratio to jaxnn as the median
 of the per-round ratios, their ranges, and a flag where the rounds disagree; PyTorch at 1 and at
 2 threads). A training step is loss = mean(h²) over all outputs, its gradient and an SGD update.
-FLOPs: a fused LSTM costs 2·4H·(H+D) = 8·H·(H+D) per token forward (GRU: 6·H·(H+D)), a
-training step about 3× that. Compile time of the jaxnn step is reported for T = 10, 100, 1000:
-``lax.scan`` keeps it flat in T. In its own process (``jaxnn bench``) the host CPU is split into
-one JAX device per core first, and each size gets a second set of rows: jaxnn's step with the
-batch sharded over those devices (what ``jaxnn run NAME --cpu-devices N`` trains with), against
-the same peers in the same rounds.
+FLOPs: a fused LSTM costs 2·4H·(H+D) = 8·H·(H+D) per token forward (GRU: 6·H·(H+D), simple
+RNN: 2·H·(H+D)), a training step about 3× that. The peers of each kind: ``"lstm"``: Flax
+``OptimizedLSTMCell``, ``torch.nn.LSTM``; ``"gru"`` (jaxnn's ``gru_reset_after``, the form both
+peers use): ``GRUCell``, ``torch.nn.GRU``; ``"rnn"`` (tanh): ``SimpleCell``, ``torch.nn.RNN``.
+Compile time of the jaxnn step is reported for T = 10, 100, 1000: ``lax.scan`` keeps it flat
+in T. In its own process (``jaxnn bench``) the host CPU is split into one JAX device per core
+first, and each size gets a second set of rows: jaxnn's step with the batch sharded over those
+devices (what ``jaxnn run NAME --cpu-devices N`` trains with), against the same peers in the
+same rounds.
 """
 
 from __future__ import annotations
@@ -50,11 +54,15 @@ def _split_step(step, p, x):
     ps, xs = parallel.replicate(p, mesh), parallel.shard_batch(x, mesh)
     block(step(ps, xs))
     return len(devices), (lambda: block(step(ps, xs))), (ps, xs)
-CELL = {"lstm": "lstm", "gru": "gru_reset_after"}  # the cells Flax's and PyTorch's match
+#: bench kind -> the jaxnn cell that Flax's and PyTorch's cell of that kind compute
+CELL = {"lstm": "lstm", "gru": "gru_reset_after", "rnn": "rnn"}
+_FLAX = {"lstm": "OptimizedLSTMCell", "gru": "GRUCell", "rnn": "SimpleCell"}
+_TORCH = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
 def gates(kind: str) -> int:
-    """G of the benchmarked cell, from the cell protocol (4 for the LSTM, 3 for the GRU)."""
+    """G of the benchmarked cell, from the cell protocol (4 for the LSTM, 3 for the GRU, 1 for
+    the simple RNN)."""
     from jaxnn.nn import cells
 
     return cells.get(CELL[kind]).gates
@@ -84,14 +92,14 @@ def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls):
         def loss(p, x, impl=impl):
             return jnp.mean(R.rnn(p, x, cell=cell, impl=impl)[0] ** 2)
         steps[impl] = (sgd(loss), p)
-    model = nn.RNN(nn.OptimizedLSTMCell(H) if kind == "lstm" else nn.GRUCell(H))
+    model = nn.RNN(getattr(nn, _FLAX[kind])(H))
     steps["flax"] = (sgd(lambda fp, x: jnp.mean(model.apply(fp, x) ** 2)), model.init(key, x))
     return steps, x
 
 
 def _torch_step(torch, kind: str, B: int, D: int, H: int, T: int):
     torch.manual_seed(0)
-    net = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(D, H, batch_first=True)
+    net = getattr(torch.nn, _TORCH[kind])(D, H, batch_first=True)
     opt = torch.optim.SGD(net.parameters(), lr=LR)
     x = torch.randn(B, T, D)
 
@@ -163,11 +171,14 @@ def run(quick: bool) -> list[dict]:
     if quick:
         rows = bench_cell("lstm", 32, 64, 256, 100, rounds=5, repeat=3)
         rows += bench_cell("gru", 32, 64, 256, 100, rounds=5, repeat=3)
+        rows += bench_cell("rnn", 32, 64, 256, 100, rounds=5, repeat=3)
         return rows + compile_rows("lstm", 32, 64, 256, Ts=(10, 100))
     rows = bench_cell("lstm", 32, 64, 256, 100)
     rows += bench_cell("lstm", 32, 64, 128, 1000, rounds=5, repeat=2)
     rows += bench_cell("gru", 32, 64, 256, 100)
     rows += bench_cell("gru", 32, 64, 128, 1000, rounds=5, repeat=2)
+    rows += bench_cell("rnn", 32, 64, 256, 100)
+    rows += bench_cell("rnn", 32, 64, 128, 1000, rounds=5, repeat=2)
     return rows + compile_rows("lstm", 32, 64, 256) + compile_rows("gru", 32, 64, 256)
 
 

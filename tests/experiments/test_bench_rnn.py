@@ -4,6 +4,8 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from jaxnn.nn import cells, recurrent
 from jaxnn_experiments.bench import rnn as bench
 
@@ -22,7 +24,16 @@ def test_bench_rows_are_complete_and_sane():
 
 
 def test_gate_counts_come_from_the_cells():
-    assert bench.gates("lstm") == 4 and bench.gates("gru") == 3
+    assert bench.gates("lstm") == 4 and bench.gates("gru") == 3 and bench.gates("rnn") == 1
+
+
+def test_the_simple_rnn_is_benched_against_flax_simple_cell():
+    rows = bench.bench_cell("rnn", 2, 3, 4, 5, rounds=1, repeat=1, torch_peer=False)
+    assert {r["impl"] for r in rows} == {"jaxnn", "jaxnn[autodiff]", "flax"}
+    by = {r["impl"]: r for r in rows}
+    # FLOPs of the step: 3 x 2*H*(H+D) per token, B*T tokens, at the same time for every impl
+    assert by["jaxnn"]["gflops"] * by["jaxnn"]["median_ms"] == \
+        pytest.approx(3 * 2 * 4 * (4 + 3) * 2 * 5 / 1e6)
 
 
 def _in_split_process(body: str) -> str:

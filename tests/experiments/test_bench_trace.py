@@ -68,3 +68,15 @@ def test_the_command_line_splits_the_cpu_and_reports_sync():
     assert "batch over 2 CPU devices" in out
     threads = [ln for ln in out.splitlines() if ln.startswith("  thread ")]
     assert threads and any("matmul" in ln for ln in threads)
+
+
+def test_the_command_line_traces_the_simple_rnn_and_lists_top_kernels():
+    out = subprocess.run([sys.executable, "-m", "jaxnn_experiments.bench._trace", "rnn",
+                          "--batch", "4", "--hidden", "8", "--steps", "5", "--calls", "2",
+                          "--top", "2"], capture_output=True, text=True, check=True,
+                         timeout=300).stdout
+    assert out.startswith("rnn B=4 D=64 H=8 T=5, one device:")
+    blocks = out.split("\n  thread ")[1:]           # a thread's line, then its kernels
+    assert blocks and any("matmul" in b.splitlines()[0] for b in blocks)
+    assert all(len(b.splitlines()) - 1 <= 2 for b in blocks)
+    assert max(len(b.splitlines()) - 1 for b in blocks) == 2
