@@ -104,14 +104,15 @@ def trace(call: Callable[[], Any], calls: int, folder: str) -> tuple[float, list
 
 
 def report(kind: str, B: int, H: int, T: int, *, D: int = 64, devices: int = 1,
-           calls: int = 10, top: int = 8) -> str:
-    """The text :func:`main` prints: wall time, then per thread the parts and top kernels."""
+           calls: int = 10, top: int = 8, cell: str | None = None) -> str:
+    """The text :func:`main` prints: wall time, then per thread the parts and top kernels;
+    ``cell``: a jaxnn cell traced instead of the kind's (``"gru"``: the reset-before GRU)."""
     import jax
 
     from . import rnn
     from ._timing import block
 
-    steps, x = rnn._jax_steps(kind, B, D, H, T, ["custom_vjp"])
+    steps, x = rnn._jax_steps(kind, B, D, H, T, ["custom_vjp"], cell=cell)
     step, p = steps["custom_vjp"]
     if devices > 1:
         split = rnn._split_step(step, p, x)
@@ -128,7 +129,8 @@ def report(kind: str, B: int, H: int, T: int, *, D: int = 64, devices: int = 1,
     with tempfile.TemporaryDirectory() as folder:
         wall, events = trace(call, calls, folder)
     where = f"batch over {devices} CPU devices" if devices > 1 else "one device"
-    lines = [f"{kind} B={B} D={D} H={H} T={T}, {where}: {wall:.1f} ms per step under the "
+    name = kind if cell is None else f"{kind} (jaxnn cell {cell!r})"
+    lines = [f"{name} B={B} D={D} H={H} T={T}, {where}: {wall:.1f} ms per step under the "
              f"profiler ({calls} steps)"]
     for th, s in sorted(summarize(events, ops, calls).items()):
         parts = ", ".join(f"{k} {s['parts'][k]:.1f}" for k in PARTS)
@@ -149,13 +151,15 @@ def main(argv: list[str] | None = None) -> None:
                     help="split the host CPU into this many devices, batch sharded over them")
     ap.add_argument("--calls", type=int, default=10, help="traced training steps")
     ap.add_argument("--top", type=int, default=8, help="kernels listed per thread")
+    ap.add_argument("--cell", help="trace this jaxnn cell instead of the kind's (e.g. gru, the "
+                    "reset-before GRU, which the peers do not have)")
     args = ap.parse_args(argv)
     if args.devices > 1:
         from jaxnn.train import parallel
 
         parallel.split_host_cpu(args.devices)
     print(report(args.kind, args.batch, args.hidden, args.steps, devices=args.devices,
-                 calls=args.calls, top=args.top))
+                 calls=args.calls, top=args.top, cell=args.cell))
 
 
 if __name__ == "__main__":

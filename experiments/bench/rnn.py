@@ -68,15 +68,18 @@ def gates(kind: str) -> int:
     return cells.get(CELL[kind]).gates
 
 
-def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls):
-    """Jitted SGD steps ``{name: (step, params)}`` for jaxnn impls and Flax, plus x."""
+def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls, cell: str | None = None):
+    """Jitted SGD steps ``{name: (step, params)}`` for jaxnn impls and Flax, plus x; with
+    ``cell`` (a jaxnn cell name) jaxnn runs that cell instead of the kind's and Flax is left
+    out (e.g. ``"gru"``, the reset-before GRU, which neither peer has)."""
     import flax.linen as nn
     import jax
     import jax.numpy as jnp
 
     from jaxnn.nn import recurrent as R
 
-    cell = CELL[kind]
+    peers = cell is None
+    cell = CELL[kind] if cell is None else cell
     key = jax.random.key(0)
     x = jax.random.normal(key, (B, T, D))
 
@@ -92,8 +95,10 @@ def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls):
         def loss(p, x, impl=impl):
             return jnp.mean(R.rnn(p, x, cell=cell, impl=impl)[0] ** 2)
         steps[impl] = (sgd(loss), p)
-    model = nn.RNN(getattr(nn, _FLAX[kind])(H))
-    steps["flax"] = (sgd(lambda fp, x: jnp.mean(model.apply(fp, x) ** 2)), model.init(key, x))
+    if peers:
+        model = nn.RNN(getattr(nn, _FLAX[kind])(H))
+        steps["flax"] = (sgd(lambda fp, x: jnp.mean(model.apply(fp, x) ** 2)),
+                         model.init(key, x))
     return steps, x
 
 

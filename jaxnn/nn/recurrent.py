@@ -184,9 +184,11 @@ def _check_state_kind(cell, state, name: str) -> None:
 def _scan_autodiff(params, cell, a, state0, m, reverse, unroll, remat):
     """Plain scan: returns (states (T, B, H) = h after each step, final state)."""
 
+    lp = cell.loop_params(params)
+
     def body(carry, inp):
         a_t, m_t = inp
-        new = cell.step(params, carry, a_t)[0]
+        new = cell.step(lp, carry, a_t)[0]
         if m_t is not None:
             new = jax.tree.map(lambda n, o: jnp.where(m_t, n, o), new, carry)
         return new, cell.output(new)
@@ -322,5 +324,5 @@ def cell_step(params, cell, state, x_t: jax.Array, *, activation: str | None = N
     h0 = c.output(state)
     if jnp.shape(h0)[-1] != h:
         raise ShapeError(f"state h must have last dimension {h}; got shape {jnp.shape(h0)}")
-    new = c.step(params, state, x_t @ params["W"].T + params["b"][None, :])[0]
+    new = c.step(c.loop_params(params), state, x_t @ params["W"].T + params["b"][None, :])[0]
     return new, c.output(new)

@@ -41,9 +41,11 @@ def _shift(states, s0, reverse):
 
 
 def _run_forward(cell, rec, reverse, unroll, a, state0, m, keep_residuals):
+    lp = cell.loop_params(rec)                       # once, outside the loop
+
     def body(carry, inp):
         a_t, m_t = inp
-        new, res = cell.step(rec, carry, a_t)
+        new, res = cell.step(lp, carry, a_t)
         if m_t is not None:
             new = jax.tree.map(lambda n, o: jnp.where(m_t, n, o), new, carry)
         return new, (new, res if keep_residuals else None)
@@ -92,6 +94,7 @@ def core_bwd(cell, reverse, unroll, remat, res, cts):
     prevs = jax.tree.map(lambda s, s0: _shift(s, s0, reverse), news, state0)
 
     T, B, GH = a.shape
+    lp = cell.loop_params(rec)                       # once, outside the loop
 
     def body(carry, inp):
         dstate, buf = carry
@@ -99,12 +102,12 @@ def core_bwd(cell, reverse, unroll, remat, res, cts):
         parts = cell.split_state(dstate)
         dstate = cell.join_state((parts[0] + ds_t, *parts[1:]))
         if remat:                                    # recompute this step's residuals
-            res_t = cell.step(rec, prev_t, a_t)[1]
+            res_t = cell.step(lp, prev_t, a_t)[1]
         if m_t is not None:
             dn = jax.tree.map(lambda d: jnp.where(m_t, d, 0.0), dstate)
         else:
             dn = dstate
-        da, dprev = cell.backward(rec, dn, prev_t, new_t, res_t)
+        da, dprev = cell.backward(lp, dn, prev_t, new_t, res_t)
         if m_t is not None:
             dprev = jax.tree.map(lambda p, d: p + jnp.where(m_t, 0.0, d), dprev, dstate)
         # δa_t goes into column block t of a (G·H, T, B) buffer: the weight contractions

@@ -71,3 +71,11 @@ def test_an_odd_batch_gets_no_split_rows():
         "rows = rnn.bench_cell('gru', 3, 3, 4, 5, rounds=1, repeat=1, torch_peer=False)\n"
         "print('SPLIT', sum('CPU devices' in r['config'] for r in rows))\n")
     assert "SPLIT 0" in out
+
+
+def test_a_jaxnn_only_cell_runs_without_the_flax_peer():
+    steps, x = bench._jax_steps("gru", 2, 3, 4, 5, ["custom_vjp"], cell="gru")
+    assert set(steps) == {"custom_vjp"} and x.shape == (2, 5, 3)
+    step, p = steps["custom_vjp"]
+    assert "bU" not in p                               # the reset-before GRU's parameters
+    assert math.isfinite(float(step(p, x)[1]))

@@ -60,6 +60,11 @@ def test_report_of_a_tiny_step_finds_its_matmuls():
     assert "matmul" in out and "dot_general" in out
 
 
+def test_report_traces_a_jaxnn_cell_the_peers_do_not_have():
+    out = trace.report("gru", 4, 8, 5, D=3, calls=2, cell="gru")   # the reset-before GRU
+    assert out.startswith("gru (jaxnn cell 'gru') B=4 D=3 H=8 T=5, one device:")
+
+
 def test_the_command_line_splits_the_cpu_and_reports_sync():
     out = subprocess.run([sys.executable, "-m", "jaxnn_experiments.bench._trace", "gru",
                           "--batch", "4", "--hidden", "8", "--steps", "5", "--devices", "2",

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import lax
+from jax.extend.core import jaxprs_in_params
 
 from jaxnn.errors import JaxnnError
 from jaxnn.nn import cells
@@ -222,3 +223,63 @@ def test_registered_by_name(monkeypatch):
     np.testing.assert_array_equal(R.rnn(p, x, cell="additive")[0],
                                   R.rnn(p, x, cell=AdditiveHand())[0])
     assert "additive" in cells.names()
+
+
+def _scan_body_eqns(jaxpr, inside=False):
+    """(primitive name, input shapes) of every equation inside a scan body, nested calls too."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if inside:
+            found.append((eqn.primitive.name, [tuple(v.aval.shape) for v in eqn.invars]))
+        for sub in jaxprs_in_params(eqn.params):
+            found += _scan_body_eqns(sub, inside or eqn.primitive.name == "scan")
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class AdditiveLoopForm(AdditiveHand):
+    """The additive cell reading ``Uᵀ`` that ``loop_params`` builds once outside the loop."""
+
+    def loop_params(self, params):
+        return {**params, "U_T": params["U"].T}
+
+    def step(self, params, h, a_t):
+        g = jnp.tanh(a_t + h @ params["U_T"])
+        return h + g, g
+
+    def backward(self, rec, dh, h_prev, h_new, g):
+        da = dh * (1.0 - g * g)
+        return da, dh + da @ rec["U"]
+
+
+@pytest.mark.parametrize("remat", [False, True])
+def test_loop_params_are_built_once_outside_the_loop(x64, remat):
+    cell, plain = AdditiveLoopForm(), AdditiveHand()
+    p, x = _params(cell, dtype=jnp.float64), _x(jnp.float64)
+    h0 = jax.random.normal(jax.random.key(4), (B, H), jnp.float64)
+    np.testing.assert_allclose(R.rnn(p, x, cell=cell)[0], R.rnn(p, x, cell=plain)[0], **TOL64)
+    _, h1 = R.cell_step(p, cell, h0, x[:, 0])
+    np.testing.assert_allclose(h1, R.cell_step(p, plain, h0, x[:, 0])[1], **TOL64)
+    for impl in ("custom_vjp", "autodiff"):
+        def loss(p, impl=impl):
+            return jnp.sum(jnp.sin(R.rnn(p, x, cell=cell, impl=impl, remat=remat)[0]))
+        g = jax.grad(loss)(p)
+        g_plain = jax.grad(lambda p: jnp.sum(jnp.sin(R.rnn(p, x, cell=plain)[0])))(p)
+        chex.assert_trees_all_close(g, g_plain, **TOL64)
+    # the forward scan's body reads U_T and never transposes U itself
+    for impl in ("custom_vjp", "autodiff"):
+        body = _scan_body_eqns(jax.make_jaxpr(lambda p: R.rnn(p, x, cell=cell, impl=impl))(p)
+                               .jaxpr)
+        assert any(name == "dot_general" for name, _ in body)
+        assert not any(name == "transpose" for name, _ in body)
+
+
+@pytest.mark.parametrize("impl", ["custom_vjp", "autodiff"])
+def test_the_reset_before_gru_splits_U_once_outside_its_loops(impl):
+    # U_rz and U_n sliced inside the scan bodies made XLA:CPU copy both blocks at every step
+    p, x = R.init(jax.random.key(0), "gru", D, H), _x()
+    grad = jax.grad(lambda p: jnp.sum(R.rnn(p, x, cell="gru", impl=impl)[0] ** 2))
+    body = _scan_body_eqns(jax.make_jaxpr(grad)(p).jaxpr)
+    # the body's products read the (2H, H) block (or its transpose), never a slice of U
+    assert any(n == "dot_general" and {(2 * H, H), (H, 2 * H)} & set(s) for n, s in body)
+    assert not any(n == "slice" and (3 * H, H) in s for n, s in body)

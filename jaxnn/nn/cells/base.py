@@ -16,6 +16,9 @@ What a cell says (Qiu Xipeng, 《神经网络与深度学习》 (2015), eq 176: 
   :meth:`Cell.init` draws them, :meth:`Cell.init_state` makes the zero state.
 - ``step(params, state, a_t) -> (new_state, residuals)``: one step from the hoisted ``a_t``;
   ``residuals`` is what the hand backward needs (None, an array, any pytree).
+- optionally ``loop_params(params)``: the parameters as ``step`` and ``backward`` read them,
+  built once before the time loop (the default returns them unchanged). The engine passes
+  ``step`` and ``backward`` its result, never the raw parameters.
 - optionally ``backward(rec, dstate, prev, new, residuals) -> (δa_t, dprev)`` (back through one
   step) and ``weight_grads(rec, δa, prevs, news, residuals, a) -> {name: grad}`` (the gradient
   of the recurrent parameters from the δa of all steps, outside the loop). A cell without
@@ -72,7 +75,8 @@ class Cell:
     state_names: ClassVar[tuple[str, ...]] = ("h",)
     family: ClassVar[str] = "cell"
     #: ``backward(rec, dstate, prev, new, residuals) -> (δa_t: (B, G·H), dprev)``, or None
-    #: (autodiff only). ``dstate`` is ∂J/∂(new state), already zero at padded steps.
+    #: (autodiff only), with ``rec`` = :meth:`loop_params` of the recurrent parameters.
+    #: ``dstate`` is ∂J/∂(new state), already zero at padded steps.
     backward: ClassVar[Callable | None] = None
 
     # --- description -------------------------------------------------------------------------
@@ -138,13 +142,30 @@ class Cell:
 
     # --- the step and its backward -----------------------------------------------------------
 
+    def loop_params(self, params: Params) -> Params:
+        """The parameters as :meth:`step` and ``backward`` read them, computed once outside
+        the time loop; here ``params`` unchanged.
+
+        A cell whose step reads a slice of a parameter (a gate block of ``U``) takes it here:
+        XLA:CPU does not hoist such a slice out of a while loop and copies it at every step.
+
+        Args:
+            params: the cell's parameters, or only the recurrent ones (``rec``).
+
+        Returns:
+            a dict that :meth:`step` and ``backward`` accept.
+        """
+        return params
+
     def step(self, params: Params, state: State, a_t: jax.Array) -> tuple[State, Any]:
-        """One step from ``a_t: (B, G·H)``; returns ``(new_state, residuals)``."""
+        """One step from ``a_t: (B, G·H)`` with ``params`` = :meth:`loop_params`'s result;
+        returns ``(new_state, residuals)``."""
         raise NotImplementedError(f"{type(self).__name__} must implement step")
 
     def recompute(self, rec: Params, a: jax.Array, prevs: State) -> Any:
         """The residuals of every step again, from ``a: (T, B, G·H)`` and the states before."""
-        return jax.vmap(lambda a_t, s: self.step(rec, s, a_t)[1])(a, prevs)
+        lp = self.loop_params(rec)
+        return jax.vmap(lambda a_t, s: self.step(lp, s, a_t)[1])(a, prevs)
 
     def weight_grads(self, rec: Params, da: jax.Array, prevs: State, news: State,
                      residuals: Any, a: jax.Array) -> Params:

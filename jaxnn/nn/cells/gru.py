@@ -68,17 +68,26 @@ class GRU(Cell):
     def extra_shapes(self, hidden_size):
         return {"bU": (hidden_size,)} if self.reset_after else {}
 
-    def step(self, params, state, a_t):
-        """One step (eq 193–196); ``state: (B, H)``, ``a_t: (B, 3H)``; returns ``(h_t, gates)``."""
+    def loop_params(self, params):
+        """Reset before U: ``U_rz = [U_r; U_z]: (2H, H)`` and ``U_n: (H, H)`` added, split once
+        before the time loop (sliced inside it, XLA:CPU copied both blocks at every step)."""
+        if self.reset_after:
+            return params
         U = params["U"]
+        H = U.shape[-1]
+        return {**params, "U_rz": U[:2 * H], "U_n": U[2 * H:]}
+
+    def step(self, params, state, a_t):
+        """One step (eq 193–196); ``state: (B, H)``, ``a_t: (B, 3H)``; returns ``(h_t, gates)``.
+        ``params``: :meth:`loop_params`'s result."""
         h = state
         H = h.shape[-1]
-        uh = h @ (U[:2 * H] if not self.reset_after else U).T
+        uh = h @ (params["U"] if self.reset_after else params["U_rz"]).T
         r = jax.nn.sigmoid(a_t[:, :H] + uh[:, :H])
         z = jax.nn.sigmoid(a_t[:, H:2 * H] + uh[:, H:2 * H])
         # Gates joined by concatenate, not ``blocks``' selects: measured faster on XLA:CPU.
         if not self.reset_after:
-            n = jnp.tanh(a_t[:, 2 * H:] + (r * h) @ U[2 * H:].T)
+            n = jnp.tanh(a_t[:, 2 * H:] + (r * h) @ params["U_n"].T)
             gates = jnp.concatenate([r, z, n], axis=-1)
         else:
             hn = uh[:, 2 * H:] + params["bU"][None, :]
@@ -89,22 +98,21 @@ class GRU(Cell):
     def backward(self, rec, dstate, prev, new, residuals):
         """Back through one step (module docstring); returns ``(δa_t: (B, 3H), ∂J/∂h_{t−1})``."""
         del new
-        U = rec["U"]
         dh, h_prev = dstate, prev
         B, H = dh.shape
         r, z, n = residuals[:, :H], residuals[:, H:2 * H], residuals[:, 2 * H:3 * H]
         dzz = dh * (h_prev - n) * sig_prime(z)
         dzn = dh * (1.0 - z) * (1.0 - n * n)
         if not self.reset_after:
-            dr_h = dzn @ U[2 * H:]                         # ∂J/∂(r⊙h_{t−1})
+            dr_h = dzn @ rec["U_n"]                        # ∂J/∂(r⊙h_{t−1})
             dzr = dr_h * h_prev * sig_prime(r)
             drz = jnp.concatenate([dzr, dzz], axis=-1)
-            dhp = dh * z + dr_h * r + drz @ U[:2 * H]
+            dhp = dh * z + dr_h * r + drz @ rec["U_rz"]
             return jnp.concatenate([drz, dzn], axis=-1), dhp
         dzr = dzn * residuals[:, 3 * H:] * sig_prime(r)
         # (B, H) deltas joined by concatenate (not ``blocks``' selects): measured faster.
         duh = jnp.concatenate([dzr, dzz, dzn * r], axis=-1)  # ∂J/∂(U h_{t−1})
-        return jnp.concatenate([dzr, dzz, dzn], axis=-1), dh * z + duh @ U
+        return jnp.concatenate([dzr, dzz, dzn], axis=-1), dh * z + duh @ rec["U"]
 
     def weight_grads(self, rec, da, prevs, news, residuals, a):
         """``∂J/∂U`` (and ``∂J/∂bU``) from ``da: (T, B, 3H)`` (module docstring)."""
