@@ -13,6 +13,8 @@ From the shell (the numbers of docs/PERF.md)::
 
     python -m jaxnn_experiments.bench._trace lstm --devices 2    # batch over 2 CPU devices
     python -m jaxnn_experiments.bench._trace gru --batch 32 --hidden 256 --steps 100
+    python -m jaxnn_experiments.bench._trace gru --cell gru --top 10    # the reset-before GRU
+    python -m jaxnn_experiments.bench._trace rnn --hidden 128 --steps 1000 --calls 5
 
 The profiler adds its own cost to every kernel (the wall time it prints is under the profiler,
 1.0–1.3× the bench's); the split between the parts is what the trace is for.
