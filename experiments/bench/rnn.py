@@ -78,8 +78,7 @@ def _jax_steps(kind: str, B: int, D: int, H: int, T: int, impls, cell: str | Non
 
     from jaxnn.nn import recurrent as R
 
-    peers = cell is None
-    cell = CELL[kind] if cell is None else cell
+    peers, cell = cell is None, cell or CELL[kind]
     key = jax.random.key(0)
     x = jax.random.normal(key, (B, T, D))
 
